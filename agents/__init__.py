@@ -1,0 +1,1 @@
+"""Faust agents, one module each; found by autodiscover (see logiflow.app)."""

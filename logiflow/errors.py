@@ -1,0 +1,60 @@
+"""The error hierarchy: every failure says whether retrying can help, and who acts.
+
+Agents catch :class:`PoisonMessage` and :class:`TransientFailure` at their boundary; anything
+else is an *unexpected* failure and is dead-lettered like a poison message, with its traceback.
+"""
+
+from __future__ import annotations
+
+
+class LogiflowError(Exception):
+    """Root of every error LogiFlow raises on purpose."""
+
+
+class ConfigError(LogiflowError):
+    """A setting has an invalid value. Operator: fix the environment variable named in the message."""
+
+
+class PoisonMessage(LogiflowError):
+    """The message will fail the same way every time it is processed.
+
+    It goes to the dead-letter queue at once with ``reason`` (a short stable code such as
+    ``invalid-json`` or ``unknown-place``). Operator: fix the producer or the reference data,
+    then replay the entry with ``logiflow dlq replay``.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.detail = message
+
+
+class TransientFailure(LogiflowError):
+    """The message is fine but a dependency failed; retrying later may succeed.
+
+    Retried with backoff up to the configured attempts, then dead-lettered. Operator: check the
+    dependency named in the message (renderer, invoice store, broker).
+    """
+
+
+class RenderFailed(TransientFailure):
+    """The PDF renderer raised. Operator: read the renderer traceback in the worker log."""
+
+
+class RenderTimeout(TransientFailure):
+    """The PDF renderer did not answer within the time limit; its process was killed and replaced."""
+
+
+class RenderCrashed(TransientFailure):
+    """A PDF renderer process died (crash, OOM kill); it was replaced."""
+
+
+class InvoiceStoreError(TransientFailure):
+    """Writing an invoice PDF failed (disk full, permissions). Operator: check the invoice folder."""
+
+
+class BrokerError(LogiflowError):
+    """The local Kafka broker could not be fetched, formatted or started.
+
+    Operator: the message names the log file to read.
+    """

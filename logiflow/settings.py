@@ -1,0 +1,181 @@
+"""Settings: one frozen object built from the environment, with safe local defaults.
+
+Every field maps to one ``LOGIFLOW_*`` environment variable (the README's settings table is
+generated from the same list). Nothing reads the environment at import time: call
+:func:`Settings.from_env`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from logiflow.errors import ConfigError
+
+
+def _setting(env: str, default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All LogiFlow settings. Field metadata names the environment variable and documents it."""
+
+    # --- Kafka and Faust -------------------------------------------------------------------
+    broker: str = _setting("LOGIFLOW_BROKER", "kafka://127.0.0.1:9092",
+                           "Kafka bootstrap servers, Faust URL form (kafka://host:port;host2:port).")
+    app_id: str = _setting("LOGIFLOW_APP_ID", "logiflow",
+                           "Faust app id: consumer group and prefix of changelog topics.")
+    topic_prefix: str = _setting("LOGIFLOW_TOPIC_PREFIX", "",
+                                 "Prepended to every topic name (isolates test runs); empty in production.")
+    partitions: int = _setting("LOGIFLOW_PARTITIONS", 4,
+                               "Partitions of every LogiFlow topic and table (all co-partitioned by truck id).")
+    replication: int = _setting("LOGIFLOW_REPLICATION", 1,
+                                "Replication factor of the topics LogiFlow creates.")
+    data_dir: Path = _setting("LOGIFLOW_DATA_DIR", Path(".logiflow/data"),
+                              "Worker's local state: RocksDB tables (rebuilt from changelogs if lost).")
+    store: str = _setting("LOGIFLOW_STORE", "rocksdb://",
+                          "Table store URL: rocksdb:// (RocksDB via rocksdict) or memory://.")
+    log_level: str = _setting("LOGIFLOW_LOG_LEVEL", "info", "Worker log level.")
+
+    # --- web -------------------------------------------------------------------------------
+    web_host: str = _setting("LOGIFLOW_WEB_HOST", "127.0.0.1",
+                             "Address the stats page binds to. Use 0.0.0.0 only behind a proxy.")
+    web_port: int = _setting("LOGIFLOW_WEB_PORT", 6066, "Port of the stats page and JSON API.")
+    api_token: str = _setting("LOGIFLOW_API_TOKEN", "",
+                              "Token for replay/discard over HTTP; empty = the page is read-only.")
+
+    # --- routing ---------------------------------------------------------------------------
+    road_factor: float = _setting("LOGIFLOW_ROAD_FACTOR", 1.25,
+                                  "Road distance / great-circle distance.")
+    avg_speed_kmh: float = _setting("LOGIFLOW_AVG_SPEED_KMH", 70.0, "Average truck speed.")
+    stop_dwell_min: float = _setting("LOGIFLOW_STOP_DWELL_MIN", 30.0,
+                                     "Minutes spent at each intermediate stop.")
+
+    # --- pricing ---------------------------------------------------------------------------
+    currency: str = _setting("LOGIFLOW_CURRENCY", "EUR", "Invoice currency.")
+    base_fee: Decimal = _setting("LOGIFLOW_BASE_FEE", Decimal("45.00"), "Fee per route.")
+    rate_per_km: Decimal = _setting("LOGIFLOW_RATE_PER_KM", Decimal("1.20"), "Price per km.")
+    fuel_surcharge_pct: Decimal = _setting("LOGIFLOW_FUEL_SURCHARGE_PCT", Decimal("8"),
+                                           "Fuel surcharge, percent of the distance charge.")
+    vat_pct: Decimal = _setting("LOGIFLOW_VAT_PCT", Decimal("19"), "VAT, percent of net.")
+    seller_name: str = _setting("LOGIFLOW_SELLER_NAME", "LogiFlow Transport GmbH",
+                                "Seller printed on invoices.")
+    seller_address: str = _setting("LOGIFLOW_SELLER_ADDRESS",
+                                   "Hafenstrasse 1, 20457 Hamburg, Germany",
+                                   "Seller address printed on invoices.")
+    seller_vat_id: str = _setting("LOGIFLOW_SELLER_VAT_ID", "DE123456789",
+                                  "Seller VAT id printed on invoices.")
+
+    # --- invoicing -------------------------------------------------------------------------
+    invoice_dir: Path = _setting("LOGIFLOW_INVOICE_DIR", Path(".logiflow/invoices"),
+                                 "Where invoice PDFs are written (one file per invoice id).")
+    render_workers: int = _setting("LOGIFLOW_RENDER_WORKERS", 1,
+                                   "PDF renderer processes.")
+    render_timeout_s: float = _setting("LOGIFLOW_RENDER_TIMEOUT_S", 10.0,
+                                       "A render slower than this is killed and retried.")
+    render_recycle_after: int = _setting("LOGIFLOW_RENDER_RECYCLE_AFTER", 500,
+                                         "Renderer processes are replaced after this many invoices "
+                                         "(bounds leaks in the PDF library).")
+    render_fault_file: str = _setting("LOGIFLOW_RENDER_FAULT_FILE", "",
+                                      "Tests only: a file whose content (fail|hang|crash) makes "
+                                      "every render misbehave while it exists.")
+
+    # --- failure handling ------------------------------------------------------------------
+    retry_attempts: int = _setting("LOGIFLOW_RETRY_ATTEMPTS", 4,
+                                   "Attempts for a transient failure before it is dead-lettered.")
+    retry_base_s: float = _setting("LOGIFLOW_RETRY_BASE_S", 0.2,
+                                   "First retry delay; doubles each attempt, with jitter.")
+    retry_max_s: float = _setting("LOGIFLOW_RETRY_MAX_S", 5.0, "Longest retry delay.")
+    breaker_threshold: int = _setting("LOGIFLOW_BREAKER_THRESHOLD", 3,
+                                      "Consecutive messages failing transiently that open the "
+                                      "circuit breaker (invoicing pauses, events wait in Kafka).")
+    breaker_probe_s: float = _setting("LOGIFLOW_BREAKER_PROBE_S", 2.0,
+                                      "Seconds between health probes while the breaker is open.")
+    dlq_topic: str = _setting("LOGIFLOW_DLQ_TOPIC", "logiflow.dlq", "Dead-letter topic.")
+    dlq_replay_cap: int = _setting("LOGIFLOW_DLQ_REPLAY_CAP", 3,
+                                   "Replays per entry; at the cap an entry is parked.")
+    dlq_max_value_bytes: int = _setting("LOGIFLOW_DLQ_MAX_VALUE_BYTES", 512 * 1024,
+                                        "Larger payloads are truncated in the DLQ (SHA-256 kept).")
+    max_message_bytes: int = _setting("LOGIFLOW_MAX_MESSAGE_BYTES", 256 * 1024,
+                                      "Input messages larger than this are poison (oversized).")
+
+    # --- local broker (`logiflow kafka ...`) -----------------------------------------------
+    kafka_home: Path = _setting("LOGIFLOW_KAFKA_HOME", Path(".logiflow/kafka"),
+                                "Local broker's data, config, pid and log (git-ignored).")
+    kafka_cache: Path = _setting("LOGIFLOW_KAFKA_CACHE", Path("~/.cache/logiflow/kafka"),
+                                 "Where Maven-fetched Kafka jars are cached.")
+    kafka_port: int = _setting("LOGIFLOW_KAFKA_PORT", 9092, "Local broker's client port.")
+    kafka_controller_port: int = _setting("LOGIFLOW_KAFKA_CONTROLLER_PORT", 9093,
+                                          "Local broker's KRaft controller port.")
+    kafka_heap: str = _setting("LOGIFLOW_KAFKA_HEAP", "512m", "Local broker's Java heap.")
+    kafka_start_timeout_s: float = _setting("LOGIFLOW_KAFKA_START_TIMEOUT_S", 90.0,
+                                            "How long `logiflow kafka start` waits for metadata.")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``env`` (default: ``os.environ``); ``overrides`` win."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f.metadata["env"]
+            if name in env:
+                values[f.name] = _convert(name, env[name], type(f.default))
+        values.update(overrides)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Reject values that would only fail later, far from their cause."""
+        positive = ("partitions", "replication", "render_workers", "render_recycle_after",
+                    "retry_attempts", "breaker_threshold", "dlq_replay_cap", "web_port")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{self.env_name(name)} must be at least 1, got {getattr(self, name)}")
+        if self.render_timeout_s <= 0 or self.retry_base_s < 0 or self.breaker_probe_s <= 0:
+            raise ConfigError("timeouts and delays must be positive")
+        if self.avg_speed_kmh <= 0 or self.road_factor < 1:
+            raise ConfigError("LOGIFLOW_AVG_SPEED_KMH must be > 0 and LOGIFLOW_ROAD_FACTOR >= 1")
+
+    @classmethod
+    def env_name(cls, field_name: str) -> str:
+        return str(next(f.metadata["env"] for f in fields(cls) if f.name == field_name))
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The broker list in aiokafka's form (``host:port,host:port``)."""
+        url = self.broker
+        if "://" in url:
+            url = url.split("://", 1)[1]
+        return url.replace(";", ",").rstrip("/")
+
+    def topic(self, name: str) -> str:
+        """The full name of a pinned topic, with the deployment's prefix."""
+        return f"{self.topic_prefix}{name}"
+
+
+def _convert(env_name: str, raw: str, kind: type) -> Any:
+    try:
+        if kind is bool:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is Decimal:
+            return Decimal(raw)
+        if issubclass(kind, Path):
+            return Path(raw)
+        return raw
+    except (ValueError, InvalidOperation) as exc:
+        raise ConfigError(f"{env_name}={raw!r} is not a valid {kind.__name__}") from exc
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(variable, default, description) rows, for the README and ``logiflow settings``."""
+    return [(f.metadata["env"], str(f.default), f.metadata["doc"]) for f in fields(Settings)]

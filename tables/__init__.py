@@ -1,0 +1,1 @@
+"""Faust table declarations with their pinned names; found by autodiscover."""
