@@ -55,6 +55,9 @@ class Settings:
     avg_speed_kmh: float = _setting("LOGIFLOW_AVG_SPEED_KMH", 70.0, "Average truck speed.")
     stop_dwell_min: float = _setting("LOGIFLOW_STOP_DWELL_MIN", 30.0,
                                      "Minutes spent at each intermediate stop.")
+    gazetteer_file: str = _setting("LOGIFLOW_GAZETTEER_FILE", "",
+                                   "Extra places (JSON, same format as the packaged gazetteer); "
+                                   "re-read when a name is not found, so added places need no restart.")
 
     # --- pricing ---------------------------------------------------------------------------
     currency: str = _setting("LOGIFLOW_CURRENCY", "EUR", "Invoice currency.")

@@ -1,0 +1,200 @@
+"""``logiflow dlq list | show | replay | discard``: investigate and replay dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from logiflow import __version__
+from logiflow.domain import dlq
+from logiflow.dlq_ops import DlqOperator, Index, read_index
+from logiflow.events import parse_instant
+from logiflow.errors import PoisonMessage
+from logiflow.settings import Settings
+
+
+def _when(ms: int | None) -> str:
+    if not ms:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _instant(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value, name)
+    except PoisonMessage as exc:
+        raise click.BadParameter(exc.detail, param_hint=name) from None
+
+
+def _query(ids: tuple[str, ...], status: str | None, topic: str | None, error: str | None,
+           truck: str | None, since: str | None, until: str | None) -> dlq.Query:
+    return dlq.Query(status=status, topic=topic, error_class=error, truck=truck,
+                     since_ms=_instant(since, "--since"), until_ms=_instant(until, "--until"),
+                     ids=ids)
+
+
+def _load(settings: Settings) -> Index:
+    try:
+        return asyncio.run(read_index(settings))
+    except Exception as exc:  # noqa: BLE001 - turn any broker error into one clear line
+        raise click.ClickException(f"could not read the DLQ from {settings.bootstrap_servers}: "
+                                   f"{exc!r}") from exc
+
+
+def filters(f: Any) -> Any:
+    for opt in reversed([
+        click.option("--status", type=click.Choice(dlq.STATUSES), help="Entry status."),
+        click.option("--topic", help="Source topic."),
+        click.option("--error", "error", help="Error class or reason code."),
+        click.option("--truck", help="Truck id (record key)."),
+        click.option("--since", help="Last failure at or after (ISO-8601)."),
+        click.option("--until", help="Last failure at or before (ISO-8601)."),
+    ]):
+        f = opt(f)
+    return f
+
+
+@click.group(name="dlq")
+def dlq_group() -> None:
+    """Investigate, replay and discard dead-lettered messages."""
+
+
+@dlq_group.command("list")
+@filters
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+def dlq_list(status: str | None, topic: str | None, error: str | None, truck: str | None,
+             since: str | None, until: str | None, limit: int, as_json: bool) -> None:
+    """List DLQ entries, newest failure first."""
+    settings = Settings.from_env()
+    index = _load(settings)
+    rows = dlq.select(index.entries.values(), _query((), status, topic, error, truck, since, until),
+                      limit)
+    if as_json:
+        for e in rows:
+            click.echo(json.dumps({k: v for k, v in e.items() if k not in ("stacktrace", "preview")}))
+        return
+    header = f"{'ID':<20} {'STATUS':<9} {'TOPIC':<22} {'KIND':<10} {'REASON':<18} {'TRUCK':<14} " \
+             f"{'TRIES':>5} {'REPLAYS':>7}  LAST FAILURE"
+    click.echo(header)
+    for e in rows:
+        click.echo(f"{e['id']:<20} {e.get('status', ''):<9} {e.get('sourceTopic', '')[:22]:<22} "
+                   f"{e.get('kind', ''):<10} {e.get('reason', '')[:18]:<18} "
+                   f"{(e.get('truckId') or '-')[:14]:<14} {e.get('attempts', 0):>5} "
+                   f"{e.get('replayCount', 0):>7}  {_when(e.get('lastFailure'))}")
+    click.echo(f"{len(rows)} of {len(index.entries)} entries", err=True)
+
+
+@dlq_group.command("show")
+@click.argument("entry_id")
+@click.option("--json", "as_json", is_flag=True)
+def dlq_show(entry_id: str, as_json: bool) -> None:
+    """Show one entry: payload (decoded, or shown safely), headers, traceback, history."""
+    settings = Settings.from_env()
+    index = _load(settings)
+    entry = index.entries.get(entry_id)
+    if entry is None:
+        raise click.ClickException(f"no DLQ entry {entry_id!r}")
+    record = index.record_of(entry)
+    payload = dlq.describe_payload(record.value if record else base64.b64decode(entry["preview"]))
+    if as_json:
+        click.echo(json.dumps({**entry, "payload": payload}, indent=2, default=str))
+        return
+    click.echo(f"entry     {entry['id']}  status={entry['status']}  replays={entry['replayCount']}")
+    click.echo(f"source    {entry['sourceTopic']} partition {entry['sourcePartition']} "
+               f"offset {entry['sourceOffset']}  key={entry.get('truckId')!r}")
+    click.echo(f"failure   {entry['kind']}: {entry['reason']}  ({entry['errorClass']}) after "
+               f"{entry['attempts']} attempt(s); first {_when(entry.get('firstFailure'))}, "
+               f"last {_when(entry.get('lastFailure'))}; LogiFlow {entry.get('version')}")
+    click.echo(f"message   {entry['errorMessage']}")
+    click.echo(f"payload   ({payload['encoding']}, {entry.get('valueSize')} bytes"
+               f"{', TRUNCATED' if entry.get('truncated') else ''})")
+    body = json.dumps(payload["json"], indent=2) if payload["encoding"] == "json" else payload["text"]
+    click.echo("  " + body.replace("\n", "\n  "))
+    if record is not None:
+        click.echo("headers")
+        for k, v in record.headers:
+            if k != dlq.H_STACKTRACE:
+                click.echo(f"  {k}: {v.decode('utf-8', 'replace')[:200]}")
+    click.echo("traceback")
+    click.echo("  " + entry.get("stacktrace", "").rstrip().replace("\n", "\n  "))
+    click.echo("history")
+    for h in entry.get("history", []):
+        click.echo(f"  {_when(h.get('at'))}  {h.get('action'):<10} by {h.get('by')}  {h.get('detail', '')}")
+
+
+@dlq_group.command("replay")
+@click.argument("entry_ids", nargs=-1)
+@filters
+@click.option("--apply", is_flag=True, help="Really replay (without it: a dry run).")
+@click.option("--limit", type=click.IntRange(min=1), help="Replay at most this many entries.")
+@click.option("--rate", type=click.FloatRange(min=0.01), help="At most this many replays per second.")
+def dlq_replay(entry_ids: tuple[str, ...], status: str | None, topic: str | None,
+               error: str | None, truck: str | None, since: str | None, until: str | None,
+               apply: bool, limit: int | None, rate: float | None) -> None:
+    """Re-publish entries to their original topic (original key, value, headers, timestamp).
+
+    Select entries by id and/or filters. Without filters or ids nothing is selected. Entries at
+    the replay cap are parked instead.
+    """
+    settings = Settings.from_env()
+    if not entry_ids and not any((status, topic, error, truck, since, until)):
+        raise click.UsageError("name entry ids or at least one filter (e.g. --status new)")
+    index = _load(settings)
+    missing = [i for i in entry_ids if i not in index.entries]
+    if missing:
+        raise click.ClickException(f"no DLQ entries {', '.join(missing)}")
+    chosen = dlq.select(index.entries.values(),
+                        _query(entry_ids, status, topic, error, truck, since, until), limit)
+    if not chosen:
+        click.echo("nothing matches", err=True)
+        return
+    same = [e["id"] for e in chosen if e.get("version") == __version__]
+    if same:
+        click.echo(f"warning: {len(same)} entr{'y' if len(same) == 1 else 'ies'} failed on this "
+                   f"same LogiFlow version ({__version__}); is the fix deployed?", err=True)
+
+    async def run() -> list[Any]:
+        async with DlqOperator(settings) as op:
+            if not apply or len(chosen) == 1:
+                return await op.replay(index, chosen, apply=apply, rate=rate)
+            with click.progressbar(length=len(chosen), label="replaying", file=sys.stderr) as bar:
+                return await op.replay(index, chosen, apply=True, rate=rate,
+                                       progress=lambda _o: bar.update(1))
+
+    outcomes = asyncio.run(run())
+    for o in outcomes:
+        flag = "  [failed on this version]" if o.same_version else ""
+        click.echo(f"{o.entry_id}  {o.action:<12} {o.detail}{flag}")
+    if not apply:
+        click.echo("dry run: nothing was replayed; add --apply to replay", err=True)
+
+
+@dlq_group.command("discard")
+@click.argument("entry_id")
+@click.option("--reason", required=True, help="Why this entry needs no replay (kept in history).")
+def dlq_discard(entry_id: str, reason: str) -> None:
+    """Mark an entry discarded, with a reason."""
+    settings = Settings.from_env()
+    index = _load(settings)
+    entry = index.entries.get(entry_id)
+    if entry is None:
+        raise click.ClickException(f"no DLQ entry {entry_id!r}")
+
+    async def run() -> None:
+        async with DlqOperator(settings) as op:
+            await op.discard(entry, reason)
+
+    try:
+        asyncio.run(run())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--reason") from exc
+    click.echo(f"{entry_id} discarded")

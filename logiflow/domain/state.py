@@ -1,0 +1,88 @@
+"""Per-truck state as folds over events. Pure: plain dicts in, new plain dicts out.
+
+Table values are JSON objects (camelCase, like the wire). Each fold returns a *new* dict so the
+agent reassigns the table key and Faust writes the changelog. Folds are idempotent against
+redelivery: a route is applied once per source offset (``lastOffset``), an invoice once per
+invoice id (the invoice agent checks its ``invoices-issued`` table first).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from logiflow.events import InvoiceGenerated, RouteCalculated, format_instant
+
+TruckRoutes = dict[str, Any]
+TruckInvoices = dict[str, Any]
+RECENT = 10  # recent routes / invoices kept per truck for the truck page
+
+
+def apply_route(state: TruckRoutes | None, ev: RouteCalculated, offset: int) -> TruckRoutes:
+    """Fold one RouteCalculated (consumed at source ``offset``) into a truck's route state."""
+    state = dict(state or {"truckId": ev.truck_id, "routes": 0, "km": 0.0, "lastOffset": -1,
+                           "recent": []})
+    if offset <= state.get("lastOffset", -1):
+        return state  # redelivered after a restart: already counted
+    km = ev.distance_km or 0.0
+    recent = [{
+        "eventId": ev.event_id,
+        "routeId": ev.route_id,
+        "origin": ev.origin.label if ev.origin else None,
+        "destination": ev.destination.label if ev.destination else None,
+        "distanceKm": ev.distance_km,
+        "eta": format_instant(ev.eta_ms),
+        "timestamp": ev.timestamp_ms,
+    }, *state.get("recent", [])][:RECENT]
+    state.update(
+        routes=state.get("routes", 0) + 1,
+        km=round(state.get("km", 0.0) + km, 1),
+        lastRouteId=ev.route_id,
+        lastDestination=ev.destination.label if ev.destination else None,
+        eta=format_instant(ev.eta_ms),
+        lastEventTime=max(ev.timestamp_ms, state.get("lastEventTime", 0)),
+        lastOffset=offset,
+        recent=recent,
+    )
+    return state
+
+
+def apply_invoice(state: TruckInvoices | None, ev: InvoiceGenerated) -> TruckInvoices:
+    """Fold one InvoiceGenerated into a truck's invoice state (revenue kept as a Decimal string)."""
+    state = dict(state or {"truckId": ev.truck_id, "invoices": 0, "revenue": "0.00",
+                           "currency": ev.currency, "recent": []})
+    recent = [{
+        "invoiceId": ev.invoice_id,
+        "invoiceNumber": ev.invoice_number,
+        "gross": str(ev.gross),
+        "currency": ev.currency,
+        "routeEventId": ev.route_event_id,
+        "timestamp": ev.timestamp_ms,
+    }, *state.get("recent", [])][:RECENT]
+    state.update(
+        invoices=state.get("invoices", 0) + 1,
+        revenue=str(Decimal(state.get("revenue", "0")) + ev.gross),
+        currency=ev.currency,
+        lastInvoiceTime=max(ev.timestamp_ms, state.get("lastInvoiceTime", 0)),
+        recent=recent,
+    )
+    return state
+
+
+def truck_view(routes: TruckRoutes | None, invoices: TruckInvoices | None) -> dict[str, Any]:
+    """One truck as the web page and API show it."""
+    routes = routes or {}
+    invoices = invoices or {}
+    return {
+        "truckId": routes.get("truckId") or invoices.get("truckId"),
+        "routes": routes.get("routes", 0),
+        "km": routes.get("km", 0.0),
+        "lastDestination": routes.get("lastDestination"),
+        "eta": routes.get("eta"),
+        "invoices": invoices.get("invoices", 0),
+        "revenue": invoices.get("revenue", "0.00"),
+        "currency": invoices.get("currency"),
+        "lastEventTime": max(routes.get("lastEventTime", 0), invoices.get("lastInvoiceTime", 0)) or None,
+        "recentRoutes": routes.get("recent", []),
+        "recentInvoices": invoices.get("recent", []),
+    }

@@ -1,0 +1,1 @@
+"""The pom that pins and fetches the local Kafka broker (see logiflow.kafka_local)."""
