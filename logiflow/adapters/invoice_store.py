@@ -1,0 +1,130 @@
+"""Where invoice PDFs are kept: a Protocol and a folder-of-files implementation.
+
+Invoices are immutable: ``put_if_absent`` never overwrites, so a redelivered or replayed route
+event finds its invoice already there and the first PDF stays the one of record. Only ids made by
+:func:`logiflow.domain.invoice.invoice_id_for` are accepted, and they are checked before any path
+is built, so an id can never name a file outside the store.
+
+The methods are blocking (file I/O); the invoice agent calls them via ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+from logiflow.domain.invoice import is_invoice_id
+from logiflow.errors import InvoiceStoreError
+
+SUFFIX = ".pdf"
+
+
+class InvoiceStore(Protocol):
+    """Create-once storage of invoice PDFs, keyed by invoice id."""
+
+    def put_if_absent(self, invoice_id: str, data: bytes) -> tuple[str, bool]:
+        """Store ``data`` unless the id exists: (location, True if this call created it).
+
+        Raises ValueError for a malformed id and InvoiceStoreError if storage fails.
+        """
+        ...
+
+    def get_path(self, invoice_id: str) -> Path | None:
+        """The stored file, or None (absent, malformed id, or not safely inside the store)."""
+        ...
+
+    def exists(self, invoice_id: str) -> bool: ...
+
+    def count(self) -> int: ...
+
+
+def check_invoice_id(invoice_id: str) -> str:
+    if not isinstance(invoice_id, str) or not is_invoice_id(invoice_id):
+        raise ValueError(f"not an invoice id: {str(invoice_id)[:80]!r}")
+    return invoice_id
+
+
+class FileInvoiceStore:
+    """One file per invoice, ``root/<invoice_id>.pdf``, created atomically and never replaced.
+
+    A write goes to a temporary file in ``root``, is fsynced, then hard-linked to its final
+    name: the link either creates the complete file or fails because it exists, so readers
+    never see half a PDF and concurrent writers cannot both win. (``root`` must be on a file
+    system with hard links; local disks and NFS are.)
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, invoice_id: str) -> Path:
+        return self.root / f"{check_invoice_id(invoice_id)}{SUFFIX}"
+
+    def put_if_absent(self, invoice_id: str, data: bytes) -> tuple[str, bool]:
+        final = self._path(invoice_id)
+        location = str(final)
+        try:
+            if os.path.lexists(final):
+                return location, False
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{invoice_id}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fchmod(fh.fileno(), 0o644)
+                    os.fsync(fh.fileno())
+                try:
+                    os.link(tmp, final)
+                except FileExistsError:
+                    return location, False
+                _fsync_dir(self.root)
+                return location, True
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+        except OSError as exc:
+            raise InvoiceStoreError(f"could not store invoice {invoice_id} in {self.root}: "
+                                    f"{exc}") from exc
+
+    def get_path(self, invoice_id: str) -> Path | None:
+        if not isinstance(invoice_id, str) or not is_invoice_id(invoice_id):
+            return None
+        path = self.root / f"{invoice_id}{SUFFIX}"
+        try:
+            if path.is_symlink() or not path.is_file():
+                return None
+            resolved = path.resolve(strict=True)
+            if not resolved.is_relative_to(self.root.resolve(strict=True)):
+                return None
+        except OSError:
+            return None
+        return resolved
+
+    def exists(self, invoice_id: str) -> bool:
+        return self.get_path(invoice_id) is not None
+
+    def count(self) -> int:
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return 0
+        except OSError as exc:
+            raise InvoiceStoreError(f"could not list {self.root}: {exc}") from exc
+        return sum(1 for n in names if n.endswith(SUFFIX) and is_invoice_id(n[: -len(SUFFIX)]))
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make the new directory entry durable (best effort where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        # Some file systems refuse fsync on a directory; the file itself is synced.
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

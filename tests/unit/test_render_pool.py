@@ -1,0 +1,215 @@
+"""The renderer pool with real child processes: concurrency, faults, recovery, recycling.
+
+Faults are injected through the pool's fault file (fail | hang | crash), read by the child at
+the start of every render, so a test can switch a fault on and off while the pool runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from logiflow.adapters.pdf import ReportlabInvoiceRenderer
+from logiflow.adapters.render_pool import RendererPool
+from logiflow.errors import RenderCrashed, RenderFailed, RenderTimeout
+from logiflow.settings import Settings
+from tests.unit.test_pdf import route_invoice
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def run(pool: RendererPool, scenario: Callable[[RendererPool], Awaitable[None]]) -> None:
+    async def main() -> None:
+        async with pool:
+            await scenario(pool)
+    asyncio.run(main())
+
+
+def is_pdf(data: bytes) -> bool:
+    return data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+
+
+def set_fault(fault: Path, kind: str | None) -> None:
+    """Switch a fault on (fail | hang | crash) or off; sync, so async code may call it."""
+    if kind is None:
+        fault.unlink()
+    else:
+        fault.write_text(kind)
+
+
+@pytest.fixture
+def fault(tmp_path: Path) -> Path:
+    return tmp_path / "render-fault"
+
+
+def test_concurrent_renders_match_an_in_process_render() -> None:
+    invoices = [route_invoice(f"TRUCK-{i}") for i in range(6)]
+    expected = [ReportlabInvoiceRenderer().render(inv) for inv in invoices]
+
+    async def scenario(pool: RendererPool) -> None:
+        results = await asyncio.gather(*(pool.render(inv) for inv in invoices))
+        assert list(results) == expected
+        assert pool.stats["rendered"] == 6
+        assert pool.stats["alive"] == 2
+
+    run(RendererPool(workers=2, timeout_s=10, recycle_after=100), scenario)
+
+
+def test_a_failing_renderer_raises_render_failed_and_recovers(fault: Path) -> None:
+    async def scenario(pool: RendererPool) -> None:
+        set_fault(fault, "fail")
+        with pytest.raises(RenderFailed, match="RuntimeError: forced render failure"):
+            await pool.render(route_invoice())
+        set_fault(fault, None)
+        assert is_pdf(await pool.render(route_invoice()))
+        assert pool.stats["failed"] == 1
+        assert pool.stats["crashes"] == 0  # the child was kept
+
+    run(RendererPool(workers=1, timeout_s=10, recycle_after=100, fault_file=str(fault)), scenario)
+
+
+def test_a_hanging_render_times_out_without_blocking_the_loop(fault: Path) -> None:
+    async def scenario(pool: RendererPool) -> None:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        set_fault(fault, "hang")
+        started = time.monotonic()
+        with pytest.raises(RenderTimeout):
+            await pool.render(route_invoice())
+        elapsed = time.monotonic() - started
+        task.cancel()
+        assert 0.9 < elapsed < 5
+        assert ticks > 30  # the event loop kept running during the hung render
+        set_fault(fault, None)
+        assert is_pdf(await pool.render(route_invoice()))
+        assert pool.stats["timeouts"] == 1
+
+    run(RendererPool(workers=1, timeout_s=1, recycle_after=100, fault_file=str(fault)), scenario)
+
+
+def test_a_crashing_renderer_is_replaced(fault: Path) -> None:
+    async def scenario(pool: RendererPool) -> None:
+        set_fault(fault, "crash")
+        with pytest.raises(RenderCrashed, match="exit code 70"):
+            await pool.render(route_invoice())
+        set_fault(fault, None)
+        assert is_pdf(await pool.render(route_invoice()))
+        assert pool.stats["crashes"] == 1
+        assert pool.stats["alive"] == 1
+
+    run(RendererPool(workers=1, timeout_s=10, recycle_after=100, fault_file=str(fault)), scenario)
+
+
+def test_children_are_recycled_after_their_quota() -> None:
+    async def scenario(pool: RendererPool) -> None:
+        for i in range(7):
+            assert is_pdf(await pool.render(route_invoice(f"TRUCK-{i}")))
+        stats = pool.stats
+        assert stats["recycled"] >= 2
+        assert stats["rendered"] == 7
+        assert stats["failed"] == stats["crashes"] == stats["timeouts"] == 0
+        assert stats["alive"] == 1
+
+    run(RendererPool(workers=1, timeout_s=10, recycle_after=3), scenario)
+
+
+def test_healthy_is_false_during_a_fault_and_true_after(fault: Path) -> None:
+    async def scenario(pool: RendererPool) -> None:
+        assert await pool.healthy()
+        for kind in ("fail", "crash", "hang"):
+            set_fault(fault, kind)
+            assert not await pool.healthy(), kind
+            set_fault(fault, None)
+            assert await pool.healthy(), kind
+
+    run(RendererPool(workers=1, timeout_s=1, recycle_after=100, fault_file=str(fault)), scenario)
+
+
+def test_a_cancelled_render_does_not_leak_its_answer_to_the_next_caller(fault: Path) -> None:
+    async def scenario(pool: RendererPool) -> None:
+        set_fault(fault, "hang")
+        task = asyncio.create_task(pool.render(route_invoice("FIRST")))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        set_fault(fault, None)
+        second = route_invoice("SECOND")
+        assert await pool.render(second) == ReportlabInvoiceRenderer().render(second)
+
+    run(RendererPool(workers=1, timeout_s=10, recycle_after=100, fault_file=str(fault)), scenario)
+
+
+def test_stats_hold_a_prometheus_style_histogram() -> None:
+    async def scenario(pool: RendererPool) -> None:
+        for _ in range(3):
+            await pool.render(route_invoice())
+        hist = pool.stats["render_seconds"]
+        labels = [label for label, _ in hist["buckets"]]
+        counts = [count for _, count in hist["buckets"]]
+        assert labels[0] == "0.005" and labels[-1] == "+Inf"
+        assert counts == sorted(counts)  # cumulative
+        assert counts[-1] == hist["count"] == 3
+        assert hist["sum"] > 0
+
+    run(RendererPool(workers=1, timeout_s=10, recycle_after=100), scenario)
+
+
+def test_stop_is_idempotent_and_leaves_no_children() -> None:
+    async def main() -> None:
+        pool = RendererPool(workers=2, timeout_s=10, recycle_after=100)
+        await pool.start()
+        await pool.render(route_invoice())
+        await pool.stop()
+        await pool.stop()
+        assert pool.stats["alive"] == 0
+        with pytest.raises(RenderCrashed):
+            await pool.render(route_invoice())
+
+    asyncio.run(main())
+
+
+def test_stop_during_a_render_fails_that_render_and_kills_every_child(fault: Path) -> None:
+    async def main() -> None:
+        pool = RendererPool(workers=2, timeout_s=30, recycle_after=100, fault_file=str(fault))
+        await pool.start()
+        set_fault(fault, "hang")
+        task = asyncio.create_task(pool.render(route_invoice()))
+        await asyncio.sleep(0.3)
+        await pool.stop()
+        with pytest.raises(RenderCrashed):
+            await asyncio.wait_for(task, 5)
+        assert pool.stats["alive"] == 0
+
+    asyncio.run(main())
+
+
+def test_pool_is_built_from_settings(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, render_workers=3, render_timeout_s=2.5,
+                                 render_recycle_after=7, render_fault_file=str(tmp_path / "f"))
+    pool = RendererPool.from_settings(settings)
+    assert (pool.workers, pool.timeout_s, pool.recycle_after, pool.fault_file) == (
+        3, 2.5, 7, str(tmp_path / "f"))
+
+
+def test_an_invoice_rendered_twice_in_the_pool_is_identical() -> None:
+    invoice = dataclasses.replace(route_invoice(), notes=("Same bytes every time.",))
+
+    async def scenario(pool: RendererPool) -> None:
+        first = await pool.render(invoice)
+        second = await pool.render(invoice)
+        assert first == second
+
+    run(RendererPool(workers=2, timeout_s=10, recycle_after=1), scenario)
