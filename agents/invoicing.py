@@ -17,6 +17,8 @@ re-rendered or overwritten.
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 from logiflow.app import app, runtime, topics_
 from logiflow.domain.invoice import invoice_generated, price_route
@@ -28,7 +30,7 @@ from tables.trucks import invoices_issued, truck_invoices
 AGENT = "generate_invoices"
 
 
-def _assigned_source_partitions() -> set:  # type: ignore[type-arg]
+def _assigned_source_partitions() -> set[Any]:
     name = topics_.routing_events.get_topic_name()
     return {tp for tp in app.consumer.assignment() if tp.topic == name}
 
@@ -68,7 +70,6 @@ async def handle_route_calculated(source: Source) -> None:
 
 
 @app.agent(topics_.routing_events, name=AGENT, concurrency=1)
-async def generate_invoices(stream):  # type: ignore[no-untyped-def]
+async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
     async for event in stream.events():
-        source = source_of(event)
-        await guard.run(source, lambda: handle_route_calculated(source))
+        yield await guard.run(source_of(event), handle_route_calculated)  # outcome, as in routing

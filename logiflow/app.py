@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+
 from logiflow import topics
 from logiflow.failures import lifecycle_topic
 from logiflow.kafka_admin import ensure_topics

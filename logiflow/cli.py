@@ -12,10 +12,10 @@ from typing import Any
 import click
 
 from logiflow import __version__
-from logiflow.domain import dlq
 from logiflow.dlq_ops import DlqOperator, Index, read_index
-from logiflow.events import parse_instant
+from logiflow.domain import dlq
 from logiflow.errors import PoisonMessage
+from logiflow.events import parse_instant
 from logiflow.settings import Settings
 
 
@@ -44,7 +44,7 @@ def _query(ids: tuple[str, ...], status: str | None, topic: str | None, error: s
 def _load(settings: Settings) -> Index:
     try:
         return asyncio.run(read_index(settings))
-    except Exception as exc:  # noqa: BLE001 - turn any broker error into one clear line
+    except Exception as exc:
         raise click.ClickException(f"could not read the DLQ from {settings.bootstrap_servers}: "
                                    f"{exc!r}") from exc
 

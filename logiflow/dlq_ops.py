@@ -87,29 +87,14 @@ async def read_index(settings: Settings, timeout_s: float = 60.0) -> Index:
     failures = await _read_topic(settings, settings.topic(settings.dlq_topic), timeout_s)
     events = await _read_topic(settings, lifecycle_topic(settings), timeout_s)
     index = Index()
-    pending: dict[str, list[dict[str, Any]]] = {}
+    indexer = dlq.Indexer(index.entries)
     stream = heapq.merge(((r.timestamp_ms, 0, r.offset, r) for r in failures),
                          ((r.timestamp_ms, 1, r.offset, r) for r in events))
     for _ts, kind, _offset, rec in stream:
-        if kind == 0:
-            entry_id = dlq.header(rec.headers, dlq.H_ID)
-            if not entry_id:
-                continue
+        if kind == 1:
+            indexer.on_lifecycle(rec.value)
+        elif indexer.on_record(rec.headers, rec.key, rec.value, rec.partition, rec.offset):
             index.records[(rec.partition, rec.offset)] = rec
-            entry = dlq.apply_record(index.entries.get(entry_id), rec.headers, rec.key, rec.value,
-                                     rec.partition, rec.offset)
-            for event in pending.pop(entry_id, []):
-                entry = dlq.apply_lifecycle(entry, event) or entry
-            index.entries[entry_id] = entry
-        else:
-            event = dlq.parse_lifecycle(rec.value)
-            if event is None:
-                continue
-            folded = dlq.apply_lifecycle(index.entries.get(event["entryId"]), event)
-            if folded is None:
-                pending.setdefault(event["entryId"], []).append(event)
-            else:
-                index.entries[event["entryId"]] = folded
     return index
 
 

@@ -199,7 +199,8 @@ class _Fields:
             return parse_instant(value, self._name(key))
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise PoisonMessage("wrong-type",
-                                f"{self._name(key)} must be epoch ms or an ISO-8601 string, got {_jtype(value)}")
+                                f"{self._name(key)} must be epoch ms or an ISO-8601 string, "
+                                f"got {_jtype(value)}")
         if not math.isfinite(value):
             raise PoisonMessage("non-finite-number", f"{self._name(key)} is not finite")
         ms = int(value)

@@ -122,13 +122,13 @@ class Guard:
         delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (attempt - 1))
         return delay * (0.5 + self._rng.random() / 2)
 
-    async def run(self, source: Source, handler: Callable[[], Awaitable[None]]) -> bool:
+    async def run(self, source: Source, handler: Callable[[Source], Awaitable[None]]) -> bool:
         """Process ``source`` with ``handler``; True if it succeeded, False if dead-lettered."""
         attempts = 0
         first_failure: int | None = None
         while True:
             try:
-                await handler()
+                await handler(source)
             except PoisonMessage as exc:
                 now = self._now_ms()
                 await self.dead_letter(source, "poison", exc.reason, exc, 1 + attempts,
@@ -153,7 +153,7 @@ class Guard:
                 await self.sleep(self.backoff(attempts))
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the agent boundary: nothing escapes the loop
+            except Exception as exc:
                 log.exception("%s: unexpected failure at %s/%d@%d", self.agent, source.topic,
                               source.partition, source.offset)
                 now = self._now_ms()

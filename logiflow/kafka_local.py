@@ -198,7 +198,7 @@ class LocalKafka:
         server = self._write_config()
         self._format(server)
         with open(self.stdout_log, "ab") as out:
-            proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            proc = subprocess.Popen(
                 self._java("kafka.Kafka", str(server)),
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, cwd=self.home,

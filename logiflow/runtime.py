@@ -7,8 +7,8 @@ in fakes (``runtime.publisher = RecordingPublisher()``) without touching agent c
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from logiflow.domain.geo import Gazetteer

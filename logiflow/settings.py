@@ -33,7 +33,8 @@ class Settings:
     topic_prefix: str = _setting("LOGIFLOW_TOPIC_PREFIX", "",
                                  "Prepended to every topic name (isolates test runs); empty in production.")
     partitions: int = _setting("LOGIFLOW_PARTITIONS", 4,
-                               "Partitions of every LogiFlow topic and table (all co-partitioned by truck id).")
+                               "Partitions of every LogiFlow topic and table "
+                               "(all co-partitioned by truck id).")
     replication: int = _setting("LOGIFLOW_REPLICATION", 1,
                                 "Replication factor of the topics LogiFlow creates.")
     data_dir: Path = _setting("LOGIFLOW_DATA_DIR", Path(".logiflow/data"),

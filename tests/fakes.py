@@ -96,3 +96,22 @@ class FakeRenderer:
     @property
     def stats(self) -> dict[str, object]:
         return {"rendered": len(self.rendered), "workers": 1}
+
+
+class RecordingPublisher:
+    """A :class:`logiflow.failures.Publisher` that records what would have been sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, object]] = []
+        self.fail_with: BaseException | None = None
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, *,
+                   headers: list[tuple[str, bytes]] | None = None,
+                   timestamp_ms: int | None = None, wait: bool = False) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append({"topic": topic, "key": key, "value": value, "headers": headers or [],
+                          "timestamp_ms": timestamp_ms, "wait": wait})
+
+    def to(self, topic: str) -> list[dict[str, object]]:
+        return [m for m in self.sent if m["topic"] == topic]

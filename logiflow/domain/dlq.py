@@ -40,7 +40,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,11 +155,12 @@ def build_record(f: Failure, max_value_bytes: int) -> DlqRecord:
                      headers=original + [(k, v.encode("utf-8")) for k, v in context])
 
 
-def replay_headers(record_headers: Headers, entry_id: str, replay_count: int, source: str) -> list[tuple[str, bytes]]:
+def replay_headers(record_headers: Headers, entry_id: str, replay_count: int,
+                   source: str) -> list[tuple[str, bytes]]:
     """Headers for re-publishing a DLQ record: the originals, plus the replay references."""
     original = [(k, v) for k, v in record_headers if not k.startswith(H) and not k.startswith(R)]
-    return original + [(H_REPLAY_ENTRY, entry_id.encode()), (H_REPLAY_N, str(replay_count).encode()),
-                       (H_REPLAY_FROM, source.encode())]
+    return [*original, (H_REPLAY_ENTRY, entry_id.encode()),
+            (H_REPLAY_N, str(replay_count).encode()), (H_REPLAY_FROM, source.encode())]
 
 
 # --- lifecycle events ----------------------------------------------------------------------
@@ -315,3 +316,39 @@ def describe_payload(raw: bytes) -> dict[str, Any]:
         return {"encoding": "json", "json": json.loads(text)}
     except ValueError:
         return {"encoding": "text", "text": text[:PREVIEW_BYTES]}
+
+
+class Indexer:
+    """Folds DLQ records and lifecycle events into ``entries`` (a dict or a Faust table).
+
+    A lifecycle event can arrive before the record it refers to (two topics): it waits in
+    ``pending`` and is applied when the record arrives.
+    """
+
+    def __init__(self, entries: MutableMapping[str, Entry]) -> None:
+        self.entries = entries
+        self.pending: dict[str, list[dict[str, Any]]] = {}
+
+    def on_record(self, headers: Headers, key: bytes | None, value: bytes, partition: int,
+                  offset: int) -> str | None:
+        """Fold one DLQ record; returns its entry id (None for a record without one)."""
+        entry_id = header(headers, H_ID)
+        if not entry_id:
+            return None
+        entry = apply_record(self.entries.get(entry_id), headers, key, value, partition, offset)
+        for event in self.pending.pop(entry_id, []):
+            entry = apply_lifecycle(entry, event) or entry
+        self.entries[entry_id] = entry
+        return entry_id
+
+    def on_lifecycle(self, raw: bytes) -> bool:
+        """Fold one lifecycle event; False if it is unreadable."""
+        event = parse_lifecycle(raw)
+        if event is None:
+            return False
+        folded = apply_lifecycle(self.entries.get(event["entryId"]), event)
+        if folded is None:
+            self.pending.setdefault(event["entryId"], []).append(event)
+        else:
+            self.entries[event["entryId"]] = folded
+        return True

@@ -1,0 +1,63 @@
+# The README's commands. `make run` = broker + worker + web page; `make test` = the whole suite.
+# Both install what they need first (idempotent), so they work on a fresh machine.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := chromium fonts-dejavu-core poppler-utils
+
+.PHONY: run test setup system-deps venv kafka-start kafka-stop kafka-status lint unit integration bench clean
+
+run: setup kafka-start
+	@echo "LogiFlow worker starting; stats page on http://$${LOGIFLOW_WEB_HOST:-127.0.0.1}:$${LOGIFLOW_WEB_PORT:-6066}/"
+	$(BIN)/logiflow worker -l info
+
+test: setup kafka-start lint
+	$(BIN)/pytest -p no:cacheprovider
+
+setup: system-deps venv
+
+# Java 17+ and Maven run the broker; chromium drives the browser tests; poppler for PDF checks.
+system-deps:
+	@missing=""; \
+	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
+	command -v mvn >/dev/null || missing="$$missing maven"; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(BIN)/logiflow: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test]"
+	touch $(BIN)/logiflow
+
+venv: $(BIN)/logiflow
+
+kafka-start: venv
+	$(BIN)/logiflow kafka start
+
+kafka-stop: venv
+	$(BIN)/logiflow kafka stop
+
+kafka-status: venv
+	$(BIN)/logiflow kafka status
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -p no:cacheprovider tests/unit tests/functional
+
+integration: venv kafka-start
+	$(BIN)/pytest -p no:cacheprovider tests/integration
+
+bench: setup kafka-start
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf .logiflow artifacts
