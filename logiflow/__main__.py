@@ -4,7 +4,8 @@
 is ``faust -A logiflow.app send ...``. Added groups: ``logiflow kafka start|stop|status`` (local
 broker) and ``logiflow dlq list|show|replay|discard`` (dead-letter queue).
 
-The ``kafka`` group runs without building the Faust app, so it works before anything else does.
+The ``kafka`` and ``dlq`` groups run without building the Faust app (``kafka`` works before
+anything else does; ``dlq`` talks to Kafka directly).
 """
 
 from __future__ import annotations
@@ -67,9 +68,14 @@ def main() -> None:
         if argv[:1] == ["kafka"]:
             kafka_group(args=argv[1:], prog_name="logiflow kafka")
             return
-        from faust.cli.faust import cli
-
         from logiflow.cli import dlq_group
+
+        if argv[:1] == ["dlq"]:
+            # Not through Faust's root group: it scans argv for "--app" by prefix, so our
+            # "--apply" would be taken for it. The dlq commands do not need the Faust app.
+            dlq_group(args=argv[1:], prog_name="logiflow dlq")
+            return
+        from faust.cli.faust import cli
 
         cli.add_command(dlq_group)
         cli.add_command(kafka_group)

@@ -137,9 +137,11 @@ def dlq_show(entry_id: str, as_json: bool) -> None:
 @click.option("--apply", is_flag=True, help="Really replay (without it: a dry run).")
 @click.option("--limit", type=click.IntRange(min=1), help="Replay at most this many entries.")
 @click.option("--rate", type=click.FloatRange(min=0.01), help="At most this many replays per second.")
+@click.option("--force", is_flag=True,
+              help="Also replay resolved/discarded entries (safe: invoicing is idempotent).")
 def dlq_replay(entry_ids: tuple[str, ...], status: str | None, topic: str | None,
                error: str | None, truck: str | None, since: str | None, until: str | None,
-               apply: bool, limit: int | None, rate: float | None) -> None:
+               apply: bool, limit: int | None, rate: float | None, force: bool) -> None:
     """Re-publish entries to their original topic (original key, value, headers, timestamp).
 
     Select entries by id and/or filters. Without filters or ids nothing is selected. Entries at
@@ -165,9 +167,9 @@ def dlq_replay(entry_ids: tuple[str, ...], status: str | None, topic: str | None
     async def run() -> list[Any]:
         async with DlqOperator(settings) as op:
             if not apply or len(chosen) == 1:
-                return await op.replay(index, chosen, apply=apply, rate=rate)
+                return await op.replay(index, chosen, apply=apply, rate=rate, force=force)
             with click.progressbar(length=len(chosen), label="replaying", file=sys.stderr) as bar:
-                return await op.replay(index, chosen, apply=True, rate=rate,
+                return await op.replay(index, chosen, apply=True, rate=rate, force=force,
                                        progress=lambda _o: bar.update(1))
 
     outcomes = asyncio.run(run())

@@ -106,10 +106,15 @@ class ReplayOutcome:
     same_version: bool = False
 
 
-def plan_replay(entry: dlq.Entry, record: RawRecord | None, cap: int) -> tuple[str, str]:
-    """What a replay of ``entry`` would do: (action, detail). Pure."""
+def plan_replay(entry: dlq.Entry, record: RawRecord | None, cap: int,
+                force: bool = False) -> tuple[str, str]:
+    """What a replay of ``entry`` would do: (action, detail). Pure.
+
+    ``force`` also replays resolved and discarded entries (idempotent invoicing makes that
+    safe); the replay cap still applies.
+    """
     status = entry.get("status")
-    if status in ("resolved", "discarded"):
+    if status in ("resolved", "discarded") and not force:
         return "skipped", f"status is {status}"
     if record is None:
         return "skipped", "its DLQ record is no longer in the topic (retention)"
@@ -147,13 +152,13 @@ class DlqOperator:
         await self._lifecycle(entry["id"], "discarded", reason=reason.strip())
 
     async def replay(self, index: Index, entries: list[dlq.Entry], *, apply: bool,
-                     rate: float | None = None,
+                     rate: float | None = None, force: bool = False,
                      progress: Callable[[ReplayOutcome], None] | None = None) -> list[ReplayOutcome]:
         """Replay (or, without ``apply``, describe replaying) each entry, at most ``rate``/s."""
         outcomes = []
         for i, entry in enumerate(entries):
             record = index.record_of(entry)
-            action, detail = plan_replay(entry, record, self.settings.dlq_replay_cap)
+            action, detail = plan_replay(entry, record, self.settings.dlq_replay_cap, force)
             same = entry.get("version") == __version__
             if not apply:
                 outcome = ReplayOutcome(entry["id"], {"replay": "would-replay",

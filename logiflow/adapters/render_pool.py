@@ -16,7 +16,10 @@ The PDF library may leak, hang or crash, so it never runs in the worker process:
   is retired gracefully and replaced, which bounds leaks.
 
 Fault injection (tests only): when ``fault_file`` is set and exists as a child starts a render,
-its content decides: ``fail`` raises, ``hang`` sleeps forever, ``crash`` exits at once.
+its content ``<mode> [<truck-id> [<times>]]`` decides: ``fail`` raises, ``hang`` sleeps forever,
+``crash`` exits at once. With a truck id only that truck's invoices misbehave (the health probe
+stays healthy: a message-specific failure); with ``times`` the fault fires that many times and
+then removes itself (a flaky dependency). One child process is assumed for ``times``.
 """
 
 from __future__ import annotations
@@ -86,14 +89,31 @@ class AsyncInvoiceRenderer(Protocol):
 
 # --- the child side --------------------------------------------------------------------------
 
-def _fault(fault_file: str) -> str:
+def _fault(fault_file: str, truck_id: str) -> str:
+    """The fault mode that applies to this render, consuming one of its ``times`` if limited."""
     if not fault_file:
         return ""
     try:
         with open(fault_file, encoding="utf-8") as fh:
-            return fh.read().strip().lower()
+            words = fh.read().split()
     except OSError:
         return ""
+    if not words:
+        return ""
+    mode = words[0].lower()
+    if len(words) > 1 and words[1] != truck_id:
+        return ""
+    if len(words) > 2 and words[2].isdigit():
+        left = int(words[2]) - 1
+        with contextlib.suppress(OSError):
+            if left <= 0:
+                os.unlink(fault_file)
+            else:
+                tmp = f"{fault_file}.tmp"
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    fh.write(f"{mode} {words[1]} {left}")
+                os.replace(tmp, fault_file)
+    return mode
 
 
 def _child_main(conn: Connection, fault_file: str) -> None:
@@ -112,7 +132,7 @@ def _child_main(conn: Connection, fault_file: str) -> None:
         if invoice is None:
             return  # retired or stopped: exit cleanly
         try:
-            fault = _fault(fault_file)
+            fault = _fault(fault_file, invoice.truck_id)
             if fault == FAULT_FAIL:
                 raise RuntimeError("forced render failure")
             if fault == FAULT_HANG:

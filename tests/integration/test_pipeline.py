@@ -11,16 +11,14 @@ from pathlib import Path
 import pytest
 
 from tests.harness import (
-    Worker,
-    isolated_env,
     produce,
     read_all,
     wait_for,
     wait_for_count,
     wait_stable_count,
 )
+from tests.integration.conftest import assert_no_unexpected_failures, changelog
 from tests.integration.scenarios import (
-    latest_table,
     money_text,
     pdf_text,
     route_requests,
@@ -30,31 +28,6 @@ from tests.integration.scenarios import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def make_worker(kafka: str, tmp_path: Path, artifacts: Path):
-    workers: list[Worker] = []
-
-    def make(name: str, **overrides: object) -> Worker:
-        w = Worker(isolated_env(tmp_path, name, **overrides), artifacts / f"{name}.log")
-        workers.append(w)
-        return w
-
-    yield make
-    for w in workers:
-        w.kill()
-
-
-def changelog(w: Worker, table: str) -> dict:
-    return latest_table(f"{w.env['LOGIFLOW_APP_ID']}-{table}-changelog")
-
-
-def assert_no_unexpected_failures(w: Worker) -> None:
-    log = w.log_text()
-    assert "unexpected failure" not in log, w.log_tail()
-    assert "[ERROR] [^Worker]" not in log, w.log_tail()
-    assert "Agent crashed" not in log and "restarting agent" not in log.lower(), w.log_tail()
 
 
 def test_a_thousand_requests_for_fifty_trucks_give_a_thousand_routes_invoices_and_pdfs(make_worker):
