@@ -153,10 +153,9 @@ class Settings:
     @property
     def bootstrap_servers(self) -> str:
         """The broker list in aiokafka's form (``host:port,host:port``)."""
-        url = self.broker
-        if "://" in url:
-            url = url.split("://", 1)[1]
-        return url.replace(";", ",").rstrip("/")
+        # Faust accepts a scheme on every host ("kafka://a:9092;kafka://b:9092"), not just the first.
+        hosts = self.broker.replace(",", ";").split(";")
+        return ",".join(h.strip().split("://", 1)[-1].rstrip("/") for h in hosts if h.strip())
 
     def topic(self, name: str) -> str:
         """The full name of a pinned topic, with the deployment's prefix."""
