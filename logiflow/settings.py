@@ -141,8 +141,11 @@ class Settings:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{self.env_name(name)} must be at least 1, got {getattr(self, name)}")
-        if self.render_timeout_s <= 0 or self.retry_base_s < 0 or self.breaker_probe_s <= 0:
-            raise ConfigError("timeouts and delays must be positive")
+        for name in ("render_timeout_s", "breaker_probe_s"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{self.env_name(name)} must be positive, got {getattr(self, name)}")
+        if not self.retry_base_s >= 0:
+            raise ConfigError(f"LOGIFLOW_RETRY_BASE_S must not be negative, got {self.retry_base_s}")
         if self.avg_speed_kmh <= 0 or self.road_factor < 1:
             raise ConfigError("LOGIFLOW_AVG_SPEED_KMH must be > 0 and LOGIFLOW_ROAD_FACTOR >= 1")
 
