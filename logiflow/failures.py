@@ -21,7 +21,6 @@ import random
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from logiflow import __version__
@@ -55,17 +54,8 @@ class Publisher(Protocol):
                    timestamp_ms: int | None = None, wait: bool = False) -> None: ...
 
 
-@dataclass(frozen=True)
-class Source:
-    """The consumed record a handler works on (what Faust's event carries, as plain values)."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int | None
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]]
+# The consumed record a handler works on (what Faust's event carries, as plain values).
+Source = dlq.SourceRecord
 
 
 def source_of(event: Any) -> Source:
@@ -198,9 +188,7 @@ class Guard:
                           attempts: int, first_ms: int, last_ms: int) -> None:
         """Send the DLQ record and wait for the broker's ack, retrying until it is safe."""
         failure = dlq.Failure(
-            topic=source.topic, partition=source.partition, offset=source.offset,
-            timestamp_ms=source.timestamp_ms, key=source.key, value=source.value,
-            headers=source.headers, group=self.settings.app_id, agent=self.agent, kind=kind,
+            source=source, group=self.settings.app_id, agent=self.agent, kind=kind,
             reason=reason, error_class=type(exc).__name__, error_message=str(exc),
             stacktrace="".join(traceback.format_exception(exc)), attempts=attempts,
             first_failure_ms=first_ms, last_failure_ms=last_ms, version=__version__,

@@ -92,8 +92,8 @@ def normalize_headers(headers: Any) -> list[tuple[str, bytes]]:
 
 
 @dataclass(frozen=True)
-class Failure:
-    """What the agent knows when it gives up on a message."""
+class SourceRecord:
+    """A consumed record as plain values: exactly the key, value and headers that came in."""
 
     topic: str
     partition: int
@@ -102,6 +102,13 @@ class Failure:
     key: bytes | None
     value: bytes
     headers: list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What the agent knows when it gives up on a message."""
+
+    source: SourceRecord
     group: str
     agent: str
     kind: str
@@ -129,29 +136,30 @@ class DlqRecord:
 
 def build_record(f: Failure, max_value_bytes: int) -> DlqRecord:
     """The DLQ record for a failure: original key, value and headers plus context headers."""
-    original = [(k, v) for k, v in f.headers
+    src = f.source
+    original = [(k, v) for k, v in src.headers
                 if not k.startswith(H) and not k.startswith(R)]
-    entry_id = header(f.headers, H_REPLAY_ENTRY) or entry_id_for(f.topic, f.partition, f.offset)
-    replay_count = header(f.headers, H_REPLAY_N) or "0"
-    value = f.value
+    entry_id = header(src.headers, H_REPLAY_ENTRY) or entry_id_for(src.topic, src.partition, src.offset)
+    replay_count = header(src.headers, H_REPLAY_N) or "0"
+    value = src.value
     context: list[tuple[str, str]] = [
-        (H_ID, entry_id), (H_TOPIC, f.topic), (H_PARTITION, str(f.partition)),
-        (H_OFFSET, str(f.offset)), (H_GROUP, f.group), (H_AGENT, f.agent), (H_KIND, f.kind),
+        (H_ID, entry_id), (H_TOPIC, src.topic), (H_PARTITION, str(src.partition)),
+        (H_OFFSET, str(src.offset)), (H_GROUP, f.group), (H_AGENT, f.agent), (H_KIND, f.kind),
         (H_REASON, f.reason), (H_ERROR_CLASS, f.error_class),
         (H_ERROR_MESSAGE, f.error_message[:MAX_MESSAGE]),
         (H_STACKTRACE, f.stacktrace[-MAX_STACKTRACE:]), (H_ATTEMPTS, str(f.attempts)),
         (H_FIRST_FAILURE, str(f.first_failure_ms)), (H_LAST_FAILURE, str(f.last_failure_ms)),
         (H_VERSION, f.version), (H_REPLAY_COUNT, replay_count),
-        (H_SIZE, str(len(f.value))), (H_SHA256, hashlib.sha256(f.value).hexdigest()),
+        (H_SIZE, str(len(src.value))), (H_SHA256, hashlib.sha256(src.value).hexdigest()),
     ]
-    if f.timestamp_ms is not None:
-        context.append((H_TIMESTAMP, str(f.timestamp_ms)))
-    if f.key is not None:
-        context.append((H_TRUCK, f.key.decode("utf-8", "replace")[:200]))
+    if src.timestamp_ms is not None:
+        context.append((H_TIMESTAMP, str(src.timestamp_ms)))
+    if src.key is not None:
+        context.append((H_TRUCK, src.key.decode("utf-8", "replace")[:200]))
     if len(value) > max_value_bytes:
         value = value[:max_value_bytes]
         context.append((H_TRUNCATED, "true"))
-    return DlqRecord(key=f.key, value=value,
+    return DlqRecord(key=src.key, value=value,
                      headers=original + [(k, v.encode("utf-8")) for k, v in context])
 
 

@@ -205,9 +205,10 @@ def test_a_poison_route_event_is_dead_lettered_not_invoiced(fakes: Fakes):
 # --- the DLQ index --------------------------------------------------------------------------
 
 def test_the_dlq_index_follows_an_entry_from_failure_to_resolution(fakes: Fakes):
+    source = dlq.SourceRecord(topic="routing.events", partition=2, offset=41,
+                              timestamp_ms=1_795_735_109_054, key=b"TR-7", value=b"{bad", headers=[])
     failure = dlq.Failure(
-        topic="routing.events", partition=2, offset=41, timestamp_ms=1_795_735_109_054,
-        key=b"TR-7", value=b"{bad", headers=[], group="g", agent="generate_invoices",
+        source=source, group="g", agent="generate_invoices",
         kind="poison", reason="invalid-json", error_class="PoisonMessage", error_message="x",
         stacktrace="tb", attempts=1, first_failure_ms=1, last_failure_ms=2, version="0.1.0")
     record = dlq.build_record(failure, 1024)

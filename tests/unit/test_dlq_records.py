@@ -23,6 +23,9 @@ CONTEXT_HEADERS = {
 }
 
 
+SOURCE_FIELDS = ("topic", "partition", "offset", "timestamp_ms", "key", "value", "headers")
+
+
 def failure(**changes: Any) -> dlq.Failure:
     values: dict[str, Any] = dict(
         topic="routing.events", partition=3, offset=42, timestamp_ms=T0, key=b"TR-1",
@@ -33,7 +36,8 @@ def failure(**changes: Any) -> dlq.Failure:
         version="0.1.0",
     )
     values.update(changes)
-    return dlq.Failure(**values)
+    source = dlq.SourceRecord(**{k: values.pop(k) for k in SOURCE_FIELDS})
+    return dlq.Failure(source=source, **values)
 
 
 def as_text(headers: list[tuple[str, bytes]]) -> dict[str, str]:
@@ -51,7 +55,7 @@ def test_a_dlq_record_keeps_the_original_key_value_and_headers_first():
     f = failure()
     record = dlq.build_record(f, max_value_bytes=1024)
     assert record.key == b"TR-1"
-    assert record.value == f.value
+    assert record.value == f.source.value
     assert record.headers[:2] == [("traceparent", b"00-abc-01"), ("source", b"seed")]
 
 
