@@ -1,0 +1,224 @@
+"""What each panel of the stats page shows, built from plain values. Pure: no Faust, no I/O.
+
+The handlers in :mod:`logiflow.web.api` read tables, metrics and the consumer, then call these.
+Field names are the API's (camelCase) and are documented in ``docs/web-api.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from logiflow.domain import dlq
+from logiflow.domain.invoice import is_invoice_id
+from logiflow.domain.state import truck_view
+
+Json = dict[str, Any]
+
+
+# --- trucks --------------------------------------------------------------------------------
+
+def truck_summary(routes: Json | None, invoices: Json | None) -> Json:
+    """A truck's row in the trucks table (its page adds the recent routes and invoices)."""
+    view = truck_view(routes, invoices)
+    view.pop("recentRoutes")
+    view.pop("recentInvoices")
+    return view
+
+
+def search_trucks(routes: Mapping[str, Json], invoices: Mapping[str, Json], q: str | None,
+                  limit: int) -> tuple[list[Json], int]:
+    """Trucks whose id or last destination contains ``q`` (any case), by id: (rows, matches)."""
+    needle = (q or "").casefold()
+    rows = []
+    for truck in sorted(set(routes) | set(invoices)):
+        row = truck_summary(routes.get(truck), invoices.get(truck))
+        row["truckId"] = row["truckId"] or truck
+        haystack = f"{truck}\n{row.get('lastDestination') or ''}".casefold()
+        if needle in haystack:
+            rows.append(row)
+    return rows[:limit], len(rows)
+
+
+def _decimal(text: Any) -> Decimal:
+    try:
+        return Decimal(str(text))
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def totals(routes: Iterable[Json], invoices: Iterable[Json], currency: str) -> Json:
+    """Sums over the per-truck tables this worker holds."""
+    trucks: set[str] = set()
+    n_routes, km = 0, 0.0
+    for r in routes:
+        trucks.add(str(r.get("truckId")))
+        n_routes += int(r.get("routes", 0))
+        km += float(r.get("km", 0.0))
+    n_invoices = 0
+    by_currency: dict[str, Decimal] = {}
+    for i in invoices:
+        trucks.add(str(i.get("truckId")))
+        n_invoices += int(i.get("invoices", 0))
+        cur = str(i.get("currency") or currency)
+        by_currency[cur] = by_currency.get(cur, Decimal(0)) + _decimal(i.get("revenue", "0"))
+    return {
+        "trucks": len(trucks), "routes": n_routes, "km": round(km, 1), "invoices": n_invoices,
+        "revenue": str(by_currency.get(currency, Decimal("0.00"))), "currency": currency,
+        "revenueByCurrency": {c: str(v) for c, v in sorted(by_currency.items())},
+    }
+
+
+# --- invoices ------------------------------------------------------------------------------
+
+def download_url(invoice_id: str) -> str | None:
+    return f"/invoices/{invoice_id}.pdf" if is_invoice_id(invoice_id) else None
+
+
+def recent_invoices(issued: Iterable[tuple[str, Json]], limit: int) -> list[Json]:
+    """The newest invoices first (by when this app issued them)."""
+    rows = [{
+        "invoiceId": invoice_id,
+        "invoiceNumber": v.get("invoiceNumber"),
+        "truckId": v.get("truckId"),
+        "gross": v.get("gross"),
+        "currency": v.get("currency"),
+        "routeEventId": v.get("routeEventId"),
+        "timestamp": v.get("timestamp"),
+        "issuedAt": v.get("issuedAt"),
+        "downloadUrl": download_url(invoice_id),
+    } for invoice_id, v in issued]
+    rows.sort(key=lambda r: (r["issuedAt"] or 0, r["invoiceId"]), reverse=True)
+    return rows[:limit]
+
+
+# --- flow ----------------------------------------------------------------------------------
+
+def rate_series(rates: Mapping[str, Sequence[Sequence[int]]], agents: Iterable[str],
+                window_s: int, now_s: int) -> Json:
+    """Events/s per agent as one count per second, oldest first, ending at ``now_s``."""
+    start = now_s - window_s + 1
+    series: dict[str, list[int]] = {}
+    for agent in sorted(set(agents) | set(rates)):
+        counts = dict.fromkeys(range(start, now_s + 1), 0)
+        for second, count in rates.get(agent, ()):
+            if second in counts:
+                counts[second] = count
+        series[agent] = list(counts.values())
+    return {"windowS": window_s, "startS": start, "endS": now_s, "series": series}
+
+
+def latency_summary(snapshot: Mapping[str, Any], last_s: float | None) -> Json:
+    """End-to-end latency (route request → invoice published) from the histogram snapshot.
+
+    Percentiles are bucket upper bounds (``None`` above the last bound), as Prometheus'
+    ``histogram_quantile`` would bound them.
+    """
+    bounds, counts, count = snapshot["buckets"], snapshot["counts"], snapshot["count"]
+
+    def quantile(q: float) -> float | None:
+        if not count:
+            return None
+        running = 0
+        for bound, n in zip(bounds, counts, strict=False):
+            running += n
+            if running >= q * count:
+                return float(bound)
+        return None
+
+    return {
+        "count": count,
+        "lastS": None if last_s is None else round(last_s, 3),
+        "meanS": round(snapshot["sum"] / count, 3) if count else None,
+        "p50S": quantile(0.5), "p95S": quantile(0.95), "p99S": quantile(0.99),
+        "buckets": [{"le": f"{b:g}", "count": n} for b, n in zip(bounds, counts, strict=False)]
+        + [{"le": "+Inf", "count": counts[-1]}],
+    }
+
+
+def lag_row(topic: str, partition: int, highwater: int | None, committed: int | None,
+            read: int | None) -> Json:
+    """Consumer lag of one partition: messages not yet read (``lag``) and not yet committed.
+
+    ``read`` is the offset of the last message read, ``committed`` the next offset to read
+    after a restart, ``highwater`` the offset the next produced message will get.
+    """
+    position = None
+    if read is not None:
+        position = read + 1
+    if committed is not None:
+        position = max(position or 0, committed)
+    lag = None if highwater is None or position is None else max(0, highwater - position)
+    if highwater == 0:
+        lag = 0
+    uncommitted = None if highwater is None or committed is None else max(0, highwater - committed)
+    return {"topic": topic, "partition": partition, "highwater": highwater,
+            "committed": committed, "position": position, "lag": lag,
+            "uncommittedLag": uncommitted}
+
+
+# --- dead-letter queue ---------------------------------------------------------------------
+
+LIST_FIELDS = ("id", "status", "sourceTopic", "sourcePartition", "sourceOffset", "agent", "kind",
+               "reason", "errorClass", "errorMessage", "truckId", "attempts", "failures",
+               "replayCount", "firstFailure", "lastFailure")
+
+
+def dlq_item(entry: Json) -> Json:
+    """An entry in the DLQ list (the detail adds payload, headers, traceback and history)."""
+    return {name: entry.get(name) for name in LIST_FIELDS}
+
+
+def _unb64(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def header_view(name: str, raw: bytes) -> Json:
+    """A header value as text when it is printable UTF-8, else as hex."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"name": name, "encoding": "hex", "value": raw[:dlq.PREVIEW_BYTES].hex(" ")}
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+        return {"name": name, "encoding": "hex", "value": raw[:dlq.PREVIEW_BYTES].hex(" ")}
+    return {"name": name, "encoding": "text", "value": text[:dlq.PREVIEW_BYTES]}
+
+
+def dlq_detail(entry: Json, can_act: bool) -> Json:
+    """One entry with its payload decoded where safe (JSON, text or hex), never executed."""
+    preview = _unb64(entry.get("preview")) or b""
+    key = _unb64(entry.get("key"))
+    headers = []
+    for pair in entry.get("headers") or []:
+        if isinstance(pair, list | tuple) and len(pair) == 2:
+            headers.append(header_view(str(pair[0]), _unb64(pair[1]) or b""))
+    status = entry.get("status")
+    return {
+        **dlq_item(entry),
+        "group": entry.get("group"),
+        "sourceTimestamp": entry.get("sourceTimestamp"),
+        "version": entry.get("version"),
+        "key": None if key is None else dlq.describe_payload(key),
+        "payload": dlq.describe_payload(preview),
+        "payloadBytes": entry.get("valueSize"),
+        "payloadSha256": entry.get("valueSha256"),
+        "previewBytes": len(preview),
+        "truncated": bool(entry.get("truncated")),
+        "headers": headers,
+        "stacktrace": entry.get("stacktrace"),
+        "history": list(entry.get("history") or []),
+        "dlqPartition": entry.get("dlqPartition"),
+        "dlqOffset": entry.get("dlqOffset"),
+        "actions": {
+            "replay": can_act and status in ("new", "replayed"),
+            "discard": can_act and status in ("new", "replayed", "parked"),
+        },
+    }

@@ -1,0 +1,78 @@
+"""The stats page's read models, from plain table values."""
+
+from __future__ import annotations
+
+import base64
+
+from logiflow.domain.invoice import invoice_id_for
+from logiflow.web import panels
+
+ROUTES = {
+    "TR-1": {"truckId": "TR-1", "routes": 2, "km": 100.5, "lastDestination": "Munich",
+             "eta": "2026-11-20T10:00:00Z", "lastEventTime": 5, "recent": [{"routeId": "r"}]},
+    "TR-2": {"truckId": "TR-2", "routes": 1, "km": 10.0, "lastDestination": "Berlin", "recent": []},
+}
+INVOICES = {
+    "TR-1": {"truckId": "TR-1", "invoices": 2, "revenue": "250.10", "currency": "EUR", "recent": []},
+    "TR-3": {"truckId": "TR-3", "invoices": 1, "revenue": "9.90", "currency": "EUR", "recent": []},
+}
+
+
+def test_truck_search_matches_id_or_destination_in_any_case() -> None:
+    rows, matched = panels.search_trucks(ROUTES, INVOICES, None, 10)
+    assert [r["truckId"] for r in rows] == ["TR-1", "TR-2", "TR-3"] and matched == 3
+    assert "recentRoutes" not in rows[0]
+    rows, _ = panels.search_trucks(ROUTES, INVOICES, "munich", 10)
+    assert [r["truckId"] for r in rows] == ["TR-1"]
+    rows, matched = panels.search_trucks(ROUTES, INVOICES, "tr-", 2)
+    assert len(rows) == 2 and matched == 3
+
+
+def test_totals_sum_the_tables_and_keep_revenue_exact() -> None:
+    t = panels.totals(ROUTES.values(), INVOICES.values(), "EUR")
+    assert t == {"trucks": 3, "routes": 3, "km": 110.5, "invoices": 3, "revenue": "260.00",
+                 "currency": "EUR", "revenueByCurrency": {"EUR": "260.00"}}
+
+
+def test_recent_invoices_are_newest_first_and_only_valid_ids_get_a_download_link() -> None:
+    a, b = invoice_id_for("a"), invoice_id_for("b")
+    rows = panels.recent_invoices([(a, {"issuedAt": 1}), (b, {"issuedAt": 2}),
+                                   ("../etc/passwd", {"issuedAt": 3})], 10)
+    assert [r["invoiceId"] for r in rows] == ["../etc/passwd", b, a]
+    assert rows[0]["downloadUrl"] is None and rows[1]["downloadUrl"] == f"/invoices/{b}.pdf"
+
+
+def test_rate_series_fills_missing_seconds_with_zeros() -> None:
+    s = panels.rate_series({"calculate_routes": [[98, 3], [100, 1]]}, ["generate_invoices"], 4, 100)
+    assert s["series"] == {"calculate_routes": [0, 3, 0, 1], "generate_invoices": [0, 0, 0, 0]}
+    assert (s["startS"], s["endS"]) == (97, 100)
+
+
+def test_latency_percentiles_are_bucket_bounds() -> None:
+    snap = {"buckets": [0.1, 1.0], "counts": [8, 1, 1], "sum": 3.0, "count": 10}
+    summary = panels.latency_summary(snap, 0.5)
+    assert (summary["p50S"], summary["p95S"], summary["meanS"]) == (0.1, None, 0.3)
+    assert panels.latency_summary({"buckets": [1.0], "counts": [0, 0], "sum": 0, "count": 0},
+                                  None)["p50S"] is None
+
+
+def test_lag_is_highwater_minus_the_next_offset_to_read() -> None:
+    assert panels.lag_row("t", 0, 10, 4, 6)["lag"] == 3  # read up to offset 6
+    assert panels.lag_row("t", 0, 10, 4, None)["lag"] == 6  # only the commit is known
+    assert panels.lag_row("t", 0, 10, None, None)["lag"] is None
+    assert panels.lag_row("t", 0, 0, None, None)["lag"] == 0  # empty partition
+
+
+def test_dlq_detail_decodes_payload_and_headers_without_interpreting_them() -> None:
+    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    entry = {"id": "dlq-0123456789abcdef", "status": "new", "preview": b64(b"<script>x</script>"),
+             "key": b64(b"TR-1"), "headers": [["trace", b64(b"abc")], ["bin", b64(b"\x00\xff")]],
+             "history": [{"action": "failed"}], "valueSize": 18}
+    d = panels.dlq_detail(entry, can_act=True)
+    assert d["payload"] == {"encoding": "text", "text": "<script>x</script>"}
+    assert d["key"] == {"encoding": "text", "text": "TR-1"}
+    assert d["headers"] == [{"name": "trace", "encoding": "text", "value": "abc"},
+                            {"name": "bin", "encoding": "hex", "value": "00 ff"}]
+    assert d["actions"] == {"replay": True, "discard": True}
+    assert panels.dlq_detail({**entry, "status": "resolved"}, True)["actions"]["replay"] is False
+    assert panels.dlq_detail(entry, can_act=False)["actions"] == {"replay": False, "discard": False}
