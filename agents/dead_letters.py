@@ -1,7 +1,8 @@
 """index_dead_letters: keeps the DLQ index.
 
-Consumes: the DLQ topic (failure records: original key/value/headers + ``logiflow.dlq.*``
-context headers) and its ``.lifecycle`` topic (replayed/resolved/discarded/parked events).
+Consumes: the DLQ topic, one partition: failure records (original key/value/headers +
+``logiflow.dlq.*`` context headers) and lifecycle records (replayed/resolved/discarded/parked,
+marked ``logiflow.dlq.event: lifecycle``), in one total order.
 Produces: nothing.
 State:    ``dlq-entries`` (one entry per failed message, with status and audit trail).
 On failure: a record it cannot fold is logged and skipped: the record itself stays in the DLQ
@@ -22,22 +23,15 @@ AGENT = "index_dead_letters"
 indexer = dlq.Indexer(dlq_entries)
 
 
-@app.agent(app.topic(topics_.dlq.get_topic_name(), topics_.dlq_lifecycle.get_topic_name(),
-                     key_type=bytes, value_type=bytes, partitions=1),
-           name=AGENT, concurrency=1)
+@app.agent(topics_.dlq, name=AGENT, concurrency=1)
 async def index_dead_letters(stream: Any) -> AsyncIterator[bool]:
     async for event in stream.events():
         s = source_of(event)
         try:
-            # Failure records carry logiflow.dlq.id; lifecycle events are bare JSON.
-            if dlq.header(s.headers, dlq.H_ID):
-                indexer.on_record(s.headers, s.key, s.value, s.partition, s.offset)
-                ok = True
-            else:
-                ok = indexer.on_lifecycle(s.value)
-                if not ok:
-                    log.warning("unreadable DLQ message %s/%d@%d; skipped", s.topic, s.partition,
-                                s.offset)
+            ok = indexer.on_message(s.headers, s.key, s.value, s.partition, s.offset)
+            if not ok:
+                log.warning("DLQ record %s/%d@%d is neither a failure nor a lifecycle event; "
+                            "skipped", s.topic, s.partition, s.offset)
         except Exception:
             # The record stays in its topic; keep indexing the rest.
             log.exception("could not index DLQ message %s/%d@%d", s.topic, s.partition, s.offset)

@@ -12,7 +12,6 @@ from typing import Any
 import faust
 
 from logiflow import topics
-from logiflow.failures import lifecycle_topic
 from logiflow.kafka_admin import ensure_topics
 from logiflow.runtime import Runtime
 from logiflow.settings import Settings
@@ -31,7 +30,6 @@ class LogiflowApp(faust.App):
             (topics_.routing_events.get_topic_name(), settings.partitions),
             (topics_.invoice_events.get_topic_name(), settings.partitions),
             (topics_.dlq.get_topic_name(), 1),
-            (topics_.dlq_lifecycle.get_topic_name(), 1),
         ])
         await runtime.start()
 
@@ -59,11 +57,12 @@ def create_app(settings: Settings) -> faust.App:
         topic_replication_factor=settings.replication,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        producer_linger=settings.producer_linger_ms / 1000,
         web_enabled=True,
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
-        canonical_url=f"http://{settings.web_host}:{settings.web_port}",
+        canonical_url=settings.advertised_url,
         # Safe by default: no table dumps, no router/graph/stats pages of Faust's own.
         web_router_enabled=False,
         web_tables_enabled=False,
@@ -85,11 +84,9 @@ class Topics:
         self.route_requests = topic(topics.ROUTE_REQUESTS, p)
         self.routing_events = topic(topics.ROUTING_EVENTS, p)
         self.invoice_events = topic(topics.INVOICE_EVENTS, p)
-        # The DLQ and its lifecycle events are low volume; one partition keeps them in order.
+        # Failures and their lifecycle events share this topic; one partition orders them all.
         self.dlq = app.topic(settings.topic(settings.dlq_topic), key_type=bytes, value_type=bytes,
                              partitions=1)
-        self.dlq_lifecycle = app.topic(lifecycle_topic(settings), key_type=bytes,
-                                       value_type=bytes, partitions=1)
 
 
 settings = Settings.from_env()

@@ -1,7 +1,7 @@
 """DLQ operations on Kafka: read the index, replay entries, discard them.
 
-Used by ``logiflow dlq ...`` and by the web API. Reads fold the DLQ topic and its lifecycle
-topic from the beginning (the same fold the worker's ``dlq-entries`` table keeps), so the
+Used by ``logiflow dlq ...`` and by the web API. Reads fold the DLQ topic (failures and
+lifecycle events) from the beginning (the same fold the worker's ``dlq-entries`` table keeps), so the
 commands work with or without a worker running. Writes are lifecycle events (acknowledged by
 the broker) and, for a replay, the original record re-published to its original topic.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import heapq
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from logiflow import __version__
 from logiflow.domain import dlq
-from logiflow.failures import lifecycle_topic
 from logiflow.settings import Settings
 
 
@@ -83,17 +81,12 @@ async def _read_topic(settings: Settings, topic: str, timeout_s: float) -> list[
 
 
 async def read_index(settings: Settings, timeout_s: float = 60.0) -> Index:
-    """Fold both DLQ topics, in timestamp order, into the index."""
-    failures = await _read_topic(settings, settings.topic(settings.dlq_topic), timeout_s)
-    events = await _read_topic(settings, lifecycle_topic(settings), timeout_s)
+    """Fold the DLQ topic (failures and lifecycle events, in offset order) into the index."""
     index = Index()
     indexer = dlq.Indexer(index.entries)
-    stream = heapq.merge(((r.timestamp_ms, 0, r.offset, r) for r in failures),
-                         ((r.timestamp_ms, 1, r.offset, r) for r in events))
-    for _ts, kind, _offset, rec in stream:
-        if kind == 1:
-            indexer.on_lifecycle(rec.value)
-        elif indexer.on_record(rec.headers, rec.key, rec.value, rec.partition, rec.offset):
+    for rec in await _read_topic(settings, settings.topic(settings.dlq_topic), timeout_s):
+        if indexer.on_message(rec.headers, rec.key, rec.value, rec.partition, rec.offset) \
+                and dlq.header(rec.headers, dlq.H_ID):
             index.records[(rec.partition, rec.offset)] = rec
     return index
 
@@ -143,8 +136,8 @@ class DlqOperator:
 
     async def _lifecycle(self, entry_id: str, action: str, **kw: Any) -> None:
         value = dlq.lifecycle_event(entry_id, action, self.by, int(time.time() * 1000), **kw)
-        await self.producer.send_and_wait(lifecycle_topic(self.settings), value,
-                                          key=entry_id.encode())
+        await self.producer.send_and_wait(self.settings.topic(self.settings.dlq_topic), value,
+                                          key=entry_id.encode(), headers=dlq.LIFECYCLE_HEADERS)
 
     async def discard(self, entry: dlq.Entry, reason: str) -> None:
         if not reason.strip():

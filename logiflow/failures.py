@@ -207,7 +207,8 @@ class Guard:
         count = dlq.header(source.headers, dlq.H_REPLAY_N)
         event = dlq.lifecycle_event(entry_id, "resolved", self.agent, self._now_ms(),
                                     replay_count=int(count) if count and count.isdigit() else None)
-        await self._send_until_acked(lifecycle_topic(self.settings), entry_id.encode(), event, None)
+        await self._send_until_acked(self.settings.topic(self.settings.dlq_topic), entry_id.encode(),
+                                     event, dlq.LIFECYCLE_HEADERS)
 
     async def _send_until_acked(self, topic: str, key: bytes | None, value: bytes,
                                 headers: list[tuple[str, bytes]] | None) -> None:
@@ -222,7 +223,3 @@ class Guard:
                           topic, attempt, exc)
                 await self.sleep(self.backoff(min(attempt, 8)))
 
-
-def lifecycle_topic(settings: Settings) -> str:
-    """The DLQ's lifecycle topic: ``<dlq topic>.lifecycle``."""
-    return settings.topic(settings.dlq_topic + ".lifecycle")

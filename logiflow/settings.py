@@ -42,11 +42,17 @@ class Settings:
     store: str = _setting("LOGIFLOW_STORE", "rocksdb://",
                           "Table store URL: rocksdb:// (RocksDB via rocksdict) or memory://.")
     log_level: str = _setting("LOGIFLOW_LOG_LEVEL", "info", "Worker log level.")
+    producer_linger_ms: float = _setting("LOGIFLOW_PRODUCER_LINGER_MS", 5.0,
+                                         "How long the producer waits to batch records (throughput "
+                                         "vs latency; 0 sends each record at once).")
 
     # --- web -------------------------------------------------------------------------------
     web_host: str = _setting("LOGIFLOW_WEB_HOST", "127.0.0.1",
                              "Address the stats page binds to. Use 0.0.0.0 only behind a proxy.")
     web_port: int = _setting("LOGIFLOW_WEB_PORT", 6066, "Port of the stats page and JSON API.")
+    web_url: str = _setting("LOGIFLOW_WEB_URL", "",
+                            "URL other workers use to reach this one (table routing); empty = "
+                            "http://<LOGIFLOW_WEB_HOST>:<LOGIFLOW_WEB_PORT>. Set it when binding 0.0.0.0.")
     api_token: str = _setting("LOGIFLOW_API_TOKEN", "",
                               "Token for replay/discard over HTTP; empty = the page is read-only.")
 
@@ -159,6 +165,11 @@ class Settings:
         # Faust accepts a scheme on every host ("kafka://a:9092;kafka://b:9092"), not just the first.
         hosts = self.broker.replace(",", ";").split(";")
         return ",".join(h.strip().split("://", 1)[-1].rstrip("/") for h in hosts if h.strip())
+
+    @property
+    def advertised_url(self) -> str:
+        """This worker's URL for other workers (Faust's canonical URL)."""
+        return self.web_url or f"http://{self.web_host}:{self.web_port}"
 
     def topic(self, name: str) -> str:
         """The full name of a pinned topic, with the deployment's prefix."""

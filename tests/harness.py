@@ -88,7 +88,9 @@ class Worker:
 
     def start(self, timeout: float = 90.0) -> Worker:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        if self.starts == 0:  # a fresh log per Worker: an earlier run's lines must not count
+            self.log_path.write_bytes(b"")
+        self._log_offset = self.log_path.stat().st_size
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [str(BIN / "logiflow"), "worker", "-l", "info", *self.args],

@@ -3,7 +3,9 @@
 A DLQ record keeps the failed message exactly: its key, its raw value bytes and its own headers,
 plus context headers under ``logiflow.dlq.*`` (modelled on Kafka Connect's ``__connect.errors.*``
 and Spring's ``kafka_dlt-*``). Lifecycle changes (replayed, resolved, discarded, parked) are
-small JSON events on a second topic; the index folds both streams into one entry per failure.
+small JSON records on the same single-partition topic, marked ``logiflow.dlq.event: lifecycle``,
+so failures and their lifecycle are totally ordered; the index folds them into one entry per
+failure.
 
 Header reference (all values UTF-8 text):
 
@@ -52,6 +54,8 @@ H_STACKTRACE, H_ATTEMPTS = H + "error.stacktrace", H + "attempts"
 H_FIRST_FAILURE, H_LAST_FAILURE, H_VERSION = H + "first.failure", H + "last.failure", H + "version"
 H_REPLAY_COUNT, H_TRUCK = H + "replay.count", H + "truck"
 H_TRUNCATED, H_SIZE, H_SHA256 = H + "value.truncated", H + "value.size", H + "value.sha256"
+H_EVENT = H + "event"  # "lifecycle" on lifecycle records; absent on failure records
+LIFECYCLE_HEADERS: list[tuple[str, bytes]] = [(H_EVENT, b"lifecycle")]
 
 R = "logiflow.replay."
 H_REPLAY_ENTRY, H_REPLAY_N, H_REPLAY_FROM = R + "entry", R + "count", R + "from"
@@ -348,6 +352,16 @@ class Indexer:
             entry = apply_lifecycle(entry, event) or entry
         self.entries[entry_id] = entry
         return entry_id
+
+    def on_message(self, headers: Headers, key: bytes | None, value: bytes, partition: int,
+                   offset: int) -> bool:
+        """Fold any record of the DLQ topic; False if it is neither a failure nor a lifecycle event."""
+        if header(headers, H_ID):
+            self.on_record(headers, key, value, partition, offset)
+            return True
+        if header(headers, H_EVENT) == "lifecycle":
+            return self.on_lifecycle(value)
+        return False
 
     def on_lifecycle(self, raw: bytes) -> bool:
         """Fold one lifecycle event; False if it is unreadable."""

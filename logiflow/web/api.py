@@ -180,7 +180,7 @@ def breakers() -> list[Json]:
 
 def source_topics() -> set[str]:
     return {t.get_topic_name() for t in (topics_.route_requests, topics_.routing_events,
-                                         topics_.dlq, topics_.dlq_lifecycle)}
+                                         topics_.dlq)}
 
 
 def assigned_source_tps() -> list[Any]:

@@ -34,7 +34,9 @@ def as_bytes(obj: dict[str, Any]) -> bytes:
 
 
 def dlq_records(fakes: Fakes) -> list[dict[str, Any]]:
-    return fakes.publisher.to("logiflow.dlq")
+    """Failure records sent to the DLQ topic (not lifecycle events)."""
+    return [m for m in fakes.publisher.to("logiflow.dlq")
+            if dlq.header(m["headers"], dlq.H_ID)]  # type: ignore[arg-type]
 
 
 # --- routing --------------------------------------------------------------------------------
@@ -182,7 +184,8 @@ def test_a_replayed_message_that_succeeds_resolves_its_dlq_entry(fakes: Fakes):
 
     run(invoicing.generate_invoices, body)
 
-    [event] = fakes.publisher.to("logiflow.dlq.lifecycle")
+    [event] = fakes.publisher.to("logiflow.dlq")
+    assert dlq.header(event["headers"], dlq.H_EVENT) == "lifecycle"  # type: ignore[arg-type]
     assert json.loads(event["value"]) | {"at": 0} == {  # type: ignore[arg-type]
         "entryId": "dlq-123", "action": "resolved", "by": "generate_invoices", "at": 0,
         "replayCount": 1}
@@ -219,10 +222,11 @@ def test_the_dlq_index_follows_an_entry_from_failure_to_resolution(fakes: Fakes)
         await agent.put(key=record.key, value=record.value, headers=record.headers)
         assert dlq_entries[entry_id]["status"] == "new"
         await agent.put(key=entry_id.encode(), value=dlq.lifecycle_event(
-            entry_id, "replayed", "ops", 3, replay_count=1))
+            entry_id, "replayed", "ops", 3, replay_count=1), headers=dlq.LIFECYCLE_HEADERS)
         assert dlq_entries[entry_id]["status"] == "replayed"
         await agent.put(key=entry_id.encode(), value=dlq.lifecycle_event(
-            entry_id, "resolved", "generate_invoices", 4, replay_count=1))
+            entry_id, "resolved", "generate_invoices", 4, replay_count=1),
+            headers=dlq.LIFECYCLE_HEADERS)
 
     run(dead_letters.index_dead_letters, body)
 

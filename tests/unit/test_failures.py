@@ -12,7 +12,7 @@ import pytest
 
 from logiflow.domain import dlq
 from logiflow.errors import PoisonMessage, RenderTimeout, TransientFailure
-from logiflow.failures import REASONS, Guard, Source, lifecycle_topic
+from logiflow.failures import REASONS, Guard, Source
 from logiflow.metrics import Metrics
 from logiflow.settings import Settings
 from tests.fakes import RecordingPublisher
@@ -240,8 +240,8 @@ def test_a_replayed_message_that_succeeds_publishes_a_resolved_lifecycle_event()
         ("trace", b"t-1"), (dlq.H_REPLAY_ENTRY, b"dlq-0123456789abcdef"), (dlq.H_REPLAY_N, b"2"),
         (dlq.H_REPLAY_FROM, b"t1.logiflow.dlq/0@9")]})
     assert h.run(h.handler(None), replayed) is True
-    assert lifecycle_topic(h.settings) == "t1.logiflow.dlq.lifecycle"
-    [sent] = h.publisher.to("t1.logiflow.dlq.lifecycle")
+    [sent] = h.publisher.to("t1.logiflow.dlq")  # lifecycle events share the DLQ topic
+    assert sent["headers"] == dlq.LIFECYCLE_HEADERS
     assert sent["key"] == b"dlq-0123456789abcdef" and sent["wait"] is True
     body = json.loads(sent["value"])  # type: ignore[arg-type]
     assert body == {"entryId": "dlq-0123456789abcdef", "action": "resolved", "by": AGENT,

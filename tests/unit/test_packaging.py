@@ -44,9 +44,6 @@ def test_logiflow_help_lists_fausts_commands_and_ours(tmp_path):
     assert {"worker", "send", "kafka", "dlq"} <= commands
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "faust's `agents` command calls channel.get_topic_name(), which raises ValueError for "
-    "index_dead_letters: it consumes two topics (the DLQ and its lifecycle topic)"))
 def test_logiflow_agents_lists_our_three_agents_without_a_broker(tmp_path):
     result = run_logiflow("agents", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
