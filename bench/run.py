@@ -1,0 +1,456 @@
+"""LogiFlow benchmark: ``python -m bench.run`` (``make bench``), from the repository root.
+
+Starts the local broker (idempotent), builds one set of payloads, then, ``--repeats`` times and
+interleaved so that drift hits every contestant alike:
+
+routing (``--requests`` route requests for ``--trucks`` trucks, pre-filled before timing)
+  * raw aiokafka consume → plan → produce loop (:mod:`bench.raw_loop`, a subprocess), the baseline;
+  * the same loop also writing each truck state to a changelog topic, as a Faust table does;
+  * a real ``logiflow worker`` with invoicing paused by its circuit breaker (the renderer is made
+    to fail through ``LOGIFLOW_RENDER_FAULT_FILE``), i.e. routing alone;
+  * a real worker with invoicing live.
+  For both workers routing.events is also pre-filled with the ``--invoices`` route events, so the
+  invoice agent has work from the first second (and its breaker opens at once when paused);
+  otherwise Faust's consumer would hand it nothing until the pre-fetched request backlog drains.
+
+invoicing (``--invoices`` RouteCalculated events pre-filled in routing.events)
+  * end to end: a real worker, from Ready until invoice.events holds them all and every PDF exists;
+  * the renderer alone: a RendererPool like the worker's rendering the same invoices, one in
+    flight (the agent's pattern: the baseline) and saturated (all queued at once).
+
+Rates are measured from the worker's "Ready" log line (or the raw loop's clients started) to the
+producer timestamp of the last output record; "steady" rates span first to last output record.
+Prints a table and writes ``bench/results/latest.json`` and ``latest.txt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+RESULTS = Path(__file__).resolve().parent / "results"
+# Settings a user may set for the bench; every other LOGIFLOW_* is per-run (tests.harness).
+PASS_THROUGH = ("LOGIFLOW_PARTITIONS", "LOGIFLOW_PRODUCER_LINGER_MS", "LOGIFLOW_RENDER_WORKERS",
+                "LOGIFLOW_RENDER_RECYCLE_AFTER",
+                "LOGIFLOW_RENDER_TIMEOUT_S", "LOGIFLOW_STORE")
+LOG_TIME = r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\] \[\d+\] "
+READY_LINE = re.compile(LOG_TIME + r"\[INFO\] \[\^Worker\]: Ready", re.MULTILINE)
+BREAKER_LINE = re.compile(LOG_TIME + r"\[WARNING\] generate_invoices: circuit breaker OPEN", re.MULTILINE)
+TIMEOUT_S = 300.0
+ROUTING_TARGET = 0.50
+INVOICING_TARGET = 0.80
+IDLE_BUSY_PCT = 10.0  # above this, something else is using the CPUs
+
+
+def log_ms(log: str, line: re.Pattern[str]) -> float | None:
+    """Epoch ms of the first worker log line matching ``line`` (logged in local time, to the ms)."""
+    found = line.search(log)
+    if found is None:
+        return None
+    return datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp() * 1000
+
+
+class Bench:
+    """One benchmark run: payloads, broker clients, scratch folder, and the results so far."""
+
+    def __init__(self, opts: argparse.Namespace) -> None:
+        from bench.kafka_io import Kafka
+        from logiflow.domain.geo import Gazetteer
+        from logiflow.domain.routing import RoutingParams
+        from tests.harness import BROKER
+
+        self.opts = opts
+        self.root = Path(tempfile.mkdtemp(prefix="logiflow-bench-"))
+        self.kafka = Kafka(BROKER)
+        self.overrides = {k: os.environ[k] for k in PASS_THROUGH if k in os.environ}
+        self.prefixes: list[str] = []  # topics to delete at the end
+        self.settings = self.worker_settings(self.env("probe"))
+        from bench.payloads import route_events, route_requests
+
+        gazetteer = Gazetteer.load()
+        params = RoutingParams.from_settings(self.settings)
+        self.requests = route_requests(opts.requests, opts.trucks, gazetteer)
+        self.events = route_events(self.requests[: opts.invoices], gazetteer, params)
+
+    @staticmethod
+    def worker_settings(env: dict[str, str]) -> Any:
+        from logiflow.settings import Settings
+
+        return Settings.from_env(env)
+
+    def env(self, name: str, **extra: str) -> dict[str, str]:
+        from tests.harness import isolated_env
+
+        folder = self.root / f"{name}-{uuid.uuid4().hex[:6]}"
+        folder.mkdir(parents=True)
+        env = isolated_env(folder, f"bench-{name}", **self.overrides, **extra)
+        env["LOGIFLOW_RUN_FOLDER"] = str(folder)  # not a setting: where this run's files go
+        self.prefixes += [env["LOGIFLOW_TOPIC_PREFIX"], env["LOGIFLOW_APP_ID"] + "-"]
+        return env
+
+    # --- contestants ---------------------------------------------------------------------------
+
+    async def raw_routing(self, changelog: bool = False) -> dict[str, Any]:
+        from tests.harness import REPO
+
+        env = self.env("raw")
+        s = self.worker_settings(env)
+        source, sink = s.topic("routing.requests"), s.topic("routing.events")
+        states = s.topic("truck-routes-changelog")
+        await self.kafka.create_topics([source, sink, states], s.partitions)
+        await self.kafka.produce(source, self.requests)
+        cmd = [sys.executable, "-m", "bench.raw_loop", "--source", source, "--sink", sink,
+               "--group", env["LOGIFLOW_APP_ID"], "--count", str(len(self.requests))]
+        if changelog:
+            cmd += ["--changelog", states]
+        if self.opts.profile:
+            cmd += ["--profile", str(RESULTS / "raw_loop.prof")]
+        proc = await asyncio.create_subprocess_exec(*cmd, cwd=REPO, env=env,
+                                                    stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT_S)
+        if proc.returncode != 0:
+            raise RuntimeError(f"raw loop exited {proc.returncode}:\n{err.decode()[-3000:]}")
+        result = json.loads(out.decode().strip().splitlines()[-1])
+        span = await self.kafka.span(sink)
+        assert span.count == len(self.requests) and result["rejected"] == 0, (span, result)
+        return {"eventsPerS": span.rate_from(result["readyMs"]), "steadyEventsPerS": span.steady_rate,
+                "startupS": (span.first_ms - result["readyMs"]) / 1000,
+                "vmHwmKb": result["vmHwmKb"]}
+
+    async def faust_routing(self, invoicing: str) -> dict[str, Any]:
+        from logiflow import topics
+
+        extra = {}
+        if invoicing == "paused":
+            fault = self.root / f"render-fault-{uuid.uuid4().hex[:6]}"
+            fault.write_text("fail")  # every render and health probe fails: the breaker opens
+            extra["LOGIFLOW_RENDER_FAULT_FILE"] = str(fault)
+        env = self.env(f"route-{invoicing}", **extra)
+        s = self.worker_settings(env)
+        requests, events = s.topic(topics.ROUTE_REQUESTS), s.topic(topics.ROUTING_EVENTS)
+        invoices = s.topic(topics.INVOICE_EVENTS)
+        await self.kafka.create_topics([requests, events, invoices], s.partitions)
+        await self.kafka.produce(requests, self.requests)
+        await self.kafka.produce(events, self.events)  # the invoice agent's backlog
+        since = await self.kafka.ends(events)
+        wanted = len(self.events) + len(self.requests)
+
+        async def done() -> None:
+            await self.kafka.wait_count(events, wanted, TIMEOUT_S, "routing")
+
+        run = await self.with_worker(env, done, graceful=invoicing != "paused")
+        invoiced = await self.kafka.count(invoices)
+        span = await self.kafka.span(events, since)
+        log = run.pop("log")
+        opened = log_ms(log, BREAKER_LINE)
+        if invoicing == "paused" and opened is None:
+            raise RuntimeError("the invoice agent's breaker never opened; see " + run["logPath"])
+        return {**run, "eventsPerS": span.rate_from(run["readyMs"]),
+                "steadyEventsPerS": span.steady_rate,
+                "startupS": (span.first_ms - run["readyMs"]) / 1000,
+                "invoicesMeanwhile": invoiced,
+                "breakerOpenAfterS": None if opened is None else (opened - run["readyMs"]) / 1000}
+
+    async def faust_invoicing(self) -> dict[str, Any]:
+        from logiflow import topics
+
+        env = self.env("invoice")
+        s = self.worker_settings(env)
+        events, invoices = s.topic(topics.ROUTING_EVENTS), s.topic(topics.INVOICE_EVENTS)
+        await self.kafka.create_topics([s.topic(topics.ROUTE_REQUESTS), events, invoices],
+                                       s.partitions)
+        await self.kafka.produce(events, self.events)
+        pdf_dir, wanted = Path(s.invoice_dir), len(self.events)
+
+        async def done() -> None:
+            await self.kafka.wait_count(invoices, wanted, TIMEOUT_S, "invoicing")
+            while (have := await asyncio.to_thread(_pdfs, pdf_dir)) < wanted:
+                if have < 0:
+                    raise RuntimeError(f"no invoice folder {pdf_dir}")
+                await asyncio.sleep(0.1)
+
+        run = await self.with_worker(env, done)
+        run.pop("log")
+        span = await self.kafka.span(invoices)
+        if span.count != wanted:
+            raise RuntimeError(f"{span.count} InvoiceGenerated for {wanted} route events")
+        return {**run, "invoicesPerS": span.rate_from(run["readyMs"]),
+                "steadyInvoicesPerS": span.steady_rate,
+                "startupS": (span.first_ms - run["readyMs"]) / 1000}
+
+    async def with_worker(self, env: dict[str, str], until: Callable[[], Awaitable[None]],
+                          graceful: bool = True) -> dict[str, Any]:
+        """Start a worker, wait for ``until``, note its peak RSS, stop it.
+
+        ``graceful=False`` kills it instead: a worker whose breaker is open waits for the
+        dependency before it can shut down, and nothing of a bench worker needs saving.
+        """
+        from bench.procinfo import vm_hwm_kb
+        from tests.harness import Worker
+
+        worker = Worker(env, Path(env["LOGIFLOW_RUN_FOLDER"]) / "worker.log")
+        await asyncio.to_thread(worker.start)
+        started = log_ms(worker.log_since_start(), READY_LINE) or time.time() * 1000
+        try:
+            await until()
+            assert worker.proc is not None
+            hwm = vm_hwm_kb(worker.proc.pid)
+        finally:
+            if graceful:
+                await asyncio.to_thread(worker.stop, 30.0)
+            else:
+                await asyncio.to_thread(worker.kill)
+        log = worker.log_text()
+        dead = log.count("dead-lettering")
+        if dead:
+            raise RuntimeError(f"{dead} messages were dead-lettered; see {worker.log_path}")
+        return {"readyMs": started, "vmHwmKb": hwm, "log": log, "logPath": str(worker.log_path)}
+
+    async def renderer_alone(self, saturated: bool) -> dict[str, Any]:
+        """The worker's renderer configuration, rendering the same invoices, no Kafka."""
+        from logiflow.adapters.render_pool import RendererPool
+        from logiflow.domain.invoice import price_route
+        from logiflow.events import decode_route_calculated
+        from logiflow.runtime import Runtime
+
+        runtime = Runtime.build(self.settings, cast(Any, None))  # no app: only its config is used
+        invoices = [price_route(decode_route_calculated(value, key), runtime.rates, runtime.seller)
+                    for key, value in self.events]
+        pool = RendererPool.from_settings(self.settings)
+        await pool.start()
+        try:
+            began = time.perf_counter()
+            if saturated:
+                await asyncio.gather(*(pool.render(invoice) for invoice in invoices))
+            else:
+                for invoice in invoices:
+                    await pool.render(invoice)
+            seconds = time.perf_counter() - began
+        finally:
+            await pool.stop()
+        return {"invoicesPerS": len(invoices) / seconds, "seconds": seconds}
+
+    # --- the run -------------------------------------------------------------------------------
+
+    async def run(self) -> dict[str, Any]:
+        contestants: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
+            "routing.raw": self.raw_routing,
+            "routing.rawWithChangelog": lambda: self.raw_routing(changelog=True),
+            "routing.faustInvoicingPaused": lambda: self.faust_routing("paused"),
+            "routing.faustInvoicingLive": lambda: self.faust_routing("live"),
+            "invoicing.endToEnd": self.faust_invoicing,
+            "invoicing.rendererOneInFlight": lambda: self.renderer_alone(saturated=False),
+            "invoicing.rendererSaturated": lambda: self.renderer_alone(saturated=True),
+        }
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in contestants}
+        await self.kafka.start()
+        try:
+            for rep in range(1, self.opts.repeats + 1):
+                for name, contestant in contestants.items():
+                    began = time.monotonic()
+                    runs[name].append(await contestant())
+                    print(f"  [{rep}/{self.opts.repeats}] {name:32} {_headline(runs[name][-1])}"
+                          f"  ({time.monotonic() - began:.0f} s)", flush=True)
+            if not self.opts.keep:
+                await self.kafka.delete_topics_with(self.prefixes)
+        finally:
+            await self.kafka.stop()
+        if not self.opts.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+        return runs
+
+
+def _pdfs(folder: Path) -> int:
+    try:
+        return sum(1 for e in os.scandir(folder) if e.name.endswith(".pdf"))
+    except FileNotFoundError:
+        return 0
+
+
+def _headline(result: dict[str, Any]) -> str:
+    for key in ("eventsPerS", "invoicesPerS"):
+        if key in result:
+            return f"{result[key]:9,.0f} {'events' if key == 'eventsPerS' else 'invoices'}/s"
+    return ""
+
+
+def summarize(values: list[float]) -> dict[str, float]:
+    med = statistics.median(values)
+    return {"median": med, "min": min(values), "max": max(values),
+            "spreadPct": (max(values) - min(values)) / med * 100 if med else 0.0}
+
+
+def build_results(opts: argparse.Namespace, bench: Bench, runs: dict[str, list[dict[str, Any]]],
+                  wall_s: float, busy: tuple[float, float]) -> dict[str, Any]:
+    from bench.procinfo import cpu_count, cpu_model
+    from logiflow.kafka_local import kafka_version
+
+    def stat(name: str, key: str) -> dict[str, float]:
+        return summarize([r[key] for r in runs[name]])
+
+    routing = {
+        "raw": stat("routing.raw", "eventsPerS"),
+        "rawWithChangelog": stat("routing.rawWithChangelog", "eventsPerS"),
+        "faustInvoicingPaused": stat("routing.faustInvoicingPaused", "eventsPerS"),
+        "faustInvoicingLive": stat("routing.faustInvoicingLive", "eventsPerS"),
+        "steady": {name.split(".")[1]: stat(name, "steadyEventsPerS")
+                   for name in runs if name.startswith("routing.")},
+    }
+    invoicing = {
+        "endToEnd": stat("invoicing.endToEnd", "invoicesPerS"),
+        "endToEndSteady": stat("invoicing.endToEnd", "steadyInvoicesPerS"),
+        "rendererOneInFlight": stat("invoicing.rendererOneInFlight", "invoicesPerS"),
+        "rendererSaturated": stat("invoicing.rendererSaturated", "invoicesPerS"),
+    }
+    raw = routing["raw"]["median"]
+    one = invoicing["rendererOneInFlight"]["median"]
+    ratios = {
+        "routingPausedVsRaw": routing["faustInvoicingPaused"]["median"] / raw,
+        "routingLiveVsRaw": routing["faustInvoicingLive"]["median"] / raw,
+        "invoicingVsRendererOneInFlight": invoicing["endToEnd"]["median"] / one,
+        "invoicingVsRendererSaturated":
+            invoicing["endToEnd"]["median"] / invoicing["rendererSaturated"]["median"],
+    }
+    hwm = {name.split(".")[1]: max(r["vmHwmKb"] or 0 for r in rs)
+           for name, rs in runs.items() if rs and "vmHwmKb" in rs[0]}
+    live, paused = runs["routing.faustInvoicingLive"], runs["routing.faustInvoicingPaused"]
+    return {
+        "command": " ".join(["python -m bench.run", *sys.argv[1:]]),
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {"nproc": cpu_count(), "cpu": cpu_model(), "python": sys.version.split()[0],
+                    "kafka": kafka_version(), "broker": bench.kafka.bootstrap,
+                    # CPU busy just before and after the run: other work on the machine competes.
+                    "cpuBusyBeforePct": round(busy[0], 1), "cpuBusyAfterPct": round(busy[1], 1)},
+        "parameters": {"requests": opts.requests, "trucks": opts.trucks, "invoices": opts.invoices,
+                       "repeats": opts.repeats, "partitions": bench.settings.partitions,
+                       "renderWorkers": bench.settings.render_workers,
+                       "renderRecycleAfter": bench.settings.render_recycle_after},
+        "routing": routing,
+        "invoicing": invoicing,
+        "ratios": ratios,
+        "targets": {"routingVsRaw": ROUTING_TARGET, "invoicingVsRenderer": INVOICING_TARGET,
+                    "routingMet": ratios["routingPausedVsRaw"] >= ROUTING_TARGET,
+                    "invoicingMet": ratios["invoicingVsRendererOneInFlight"] >= INVOICING_TARGET},
+        "workerPeakRssKb": hwm,
+        "invoicesDuringLiveRouting": statistics.median(r["invoicesMeanwhile"] for r in live),
+        "breakerOpenAfterS": statistics.median(r["breakerOpenAfterS"] for r in paused),
+        "wallSeconds": round(wall_s, 1),
+        "runs": {name: [{k: v for k, v in r.items() if k not in ("logPath",)} for r in rs]
+                 for name, rs in runs.items()},
+    }
+
+
+def render_text(r: dict[str, Any]) -> str:
+    m, p = r["machine"], r["parameters"]
+
+    def row(label: str, s: dict[str, float], unit: str) -> str:
+        return (f"  {label:46} {s['median']:9,.0f} {unit}   "
+                f"[{s['min']:,.0f} to {s['max']:,.0f}, spread {s['spreadPct']:.0f}%]")
+
+    def verdict(ratio: float, target: float) -> str:
+        return f"{ratio:6.0%}   target ≥ {target:.0%}: {'met' if ratio >= target else 'MISSED'}"
+
+    ro, inv, ra, st = r["routing"], r["invoicing"], r["ratios"], r["routing"]["steady"]
+    busy = max(m["cpuBusyBeforePct"], m["cpuBusyAfterPct"])
+    lines = [
+        f"LogiFlow bench {r['date']}: {m['nproc']} x {m['cpu']}, Python {m['python']}, "
+        f"Kafka {m['kafka']} at {m['broker']}",
+        f"median of {p['repeats']} runs [min to max, spread = (max-min)/median]; "
+        f"whole run {r['wallSeconds']:.0f} s; command: {r['command']}",
+        f"CPU busy before / after the run: {m['cpuBusyBeforePct']:.0f}% / {m['cpuBusyAfterPct']:.0f}%"
+        + (" -- WARNING: the machine was not idle; other work competed with the bench"
+           if busy > IDLE_BUSY_PCT else " (idle)"),
+        "",
+        f"Routing: {p['requests']:,} requests, {p['trucks']} trucks (1 in 10 with 1-3 stops), "
+        f"{p['partitions']} partitions, pre-filled; Ready → last output",
+        row("raw aiokafka loop (baseline)", ro["raw"], "events/s"),
+        row("raw loop + a state changelog write per event", ro["rawWithChangelog"], "events/s"),
+        row("Faust worker, invoicing paused by its breaker", ro["faustInvoicingPaused"], "events/s"),
+        row("Faust worker, invoicing live", ro["faustInvoicingLive"], "events/s"),
+        "  steady (first → last output): raw {raw:,.0f}, raw + changelog {rawWithChangelog:,.0f}, "
+        "paused {faustInvoicingPaused:,.0f}, live {faustInvoicingLive:,.0f} events/s".format(
+            **{k: v["median"] for k, v in st.items()}),
+        f"  invoices issued during the live run (median): {r['invoicesDuringLiveRouting']:,.0f}; "
+        f"breaker open {r['breakerOpenAfterS']:.1f} s after Ready in the paused run",
+        f"  Faust (invoicing paused) / raw               {verdict(ra['routingPausedVsRaw'], ROUTING_TARGET)}",
+        f"  Faust (invoicing live) / raw                 {ra['routingLiveVsRaw']:6.0%}",
+        "",
+        f"Invoicing: {p['invoices']:,} RouteCalculated pre-filled, {p['renderWorkers']} renderer "
+        f"process(es), recycled every {p['renderRecycleAfter']}",
+        row("end to end (Ready → all InvoiceGenerated + PDFs)", inv["endToEnd"], "invoices/s"),
+        row("renderer alone, 1 in flight (baseline)", inv["rendererOneInFlight"], "invoices/s"),
+        row("renderer alone, saturated", inv["rendererSaturated"], "invoices/s"),
+        f"  end to end / renderer 1 in flight            "
+        f"{verdict(ra['invoicingVsRendererOneInFlight'], INVOICING_TARGET)}",
+        f"  end to end / renderer saturated              {ra['invoicingVsRendererSaturated']:6.0%}",
+        "",
+        "Peak RSS (VmHWM, max over runs): " + ", ".join(
+            f"{k} {v / 1024:.0f} MiB" for k, v in r["workerPeakRssKb"].items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(results: dict[str, Any], text: str) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    for name, content in (("latest.json", json.dumps(results, indent=2) + "\n"),
+                          ("latest.txt", text)):
+        tmp = RESULTS / f"{name}.tmp"
+        tmp.write_text(content, encoding="utf-8")
+        tmp.replace(RESULTS / name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run",
+                                     description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--trucks", type=int, default=200)
+    parser.add_argument("--invoices", type=int, default=2_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the topics and the scratch folder (worker logs) for inspection")
+    parser.add_argument("--profile", action="store_true",
+                        help="run the raw loop under cProfile (bench/results/raw_loop.prof)")
+    opts = parser.parse_args(argv)
+    if opts.invoices > opts.requests:
+        parser.error("--invoices cannot exceed --requests")
+
+    from logiflow.kafka_local import LocalKafka
+    from logiflow.settings import Settings
+
+    # aiokafka warns while a just-created topic elects its leaders, then retries: not news here.
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    from bench.procinfo import cpu_busy_pct
+
+    began = time.monotonic()
+    busy_before = cpu_busy_pct(2.0)
+    if busy_before > IDLE_BUSY_PCT:
+        print(f"WARNING: {busy_before:.0f}% of the CPUs are busy before the bench starts; "
+              "other work will skew the figures", flush=True)
+    print(LocalKafka(Settings.from_env({})).start().describe(), flush=True)  # idempotent
+    bench = Bench(opts)
+    print(f"scratch folder {bench.root}", flush=True)
+    runs = asyncio.run(bench.run())
+    busy = (busy_before, cpu_busy_pct(2.0))
+    results = build_results(opts, bench, runs, time.monotonic() - began, busy)
+    text = render_text(results)
+    write_results(results, text)
+    print("\n" + text + f"written: {RESULTS / 'latest.json'}, {RESULTS / 'latest.txt'}")
+
+
+if __name__ == "__main__":  # the renderer's fork server re-imports this module: keep it inert
+    main()
