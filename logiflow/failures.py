@@ -93,6 +93,7 @@ class Guard:
                  health_check: Callable[[], Awaitable[bool]] | None = None,
                  pause: Callable[[], Any] | None = None,
                  resume: Callable[[], Any] | None = None,
+                 stopping: Callable[[], bool] = lambda: False,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  clock: Callable[[], float] = time.time) -> None:
         self.agent = agent
@@ -102,6 +103,7 @@ class Guard:
         self.health_check = health_check
         self.pause = pause
         self.resume = resume
+        self.stopping = stopping
         self.sleep = sleep
         self.clock = clock
         self.breaker = CircuitBreaker(agent)
@@ -175,6 +177,10 @@ class Guard:
             self.pause()
         try:
             while not await self.health_check():
+                if self.stopping():
+                    # The worker is shutting down: leave the message unacked (it is redelivered
+                    # after the restart) instead of holding the shutdown until its timeout.
+                    raise asyncio.CancelledError("worker stopping while the breaker is open")
                 await self.sleep(self.settings.breaker_probe_s)
         finally:
             if self.resume is not None:

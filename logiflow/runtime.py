@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from logiflow.domain.geo import Gazetteer
 from logiflow.domain.invoice import Invoice, Party, Rates
@@ -36,16 +36,15 @@ class Renderer(Protocol):
 
 
 class FaustPublisher:
-    """:class:`~logiflow.failures.Publisher` on the Faust app's producer."""
+    """:class:`~logiflow.failures.Publisher` on the Faust app's producer.
+
+    Sends go straight to the producer (bytes in, bytes out), not through ``topic.send()``,
+    whose per-record message and future objects cost ~100 µs: a third of routing's time.
+    At-least-once is unchanged: Faust flushes the producer before it commits offsets.
+    """
 
     def __init__(self, app: faust.App) -> None:
         self.app = app
-        self._topics: dict[str, Any] = {}
-
-    def topic(self, name: str) -> Any:
-        if name not in self._topics:
-            self._topics[name] = self.app.topic(name, key_type=bytes, value_type=bytes)
-        return self._topics[name]
 
     async def send(self, topic: str, key: bytes | None, value: bytes, *,
                    headers: list[tuple[str, bytes]] | None = None,
@@ -53,9 +52,9 @@ class FaustPublisher:
         from aiokafka.errors import KafkaError
 
         try:
-            fut = await self.topic(topic).send(
-                key=key, value=value, headers=headers or None,
-                timestamp=timestamp_ms / 1000 if timestamp_ms is not None else None)
+            fut = await self.app.producer.send(
+                topic, key, value, None,
+                timestamp_ms / 1000 if timestamp_ms is not None else None, headers or None)
             if wait:
                 await fut
         except KafkaError as exc:

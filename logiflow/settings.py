@@ -42,7 +42,7 @@ class Settings:
     store: str = _setting("LOGIFLOW_STORE", "rocksdb://",
                           "Table store URL: rocksdb:// (RocksDB via rocksdict) or memory://.")
     log_level: str = _setting("LOGIFLOW_LOG_LEVEL", "info", "Worker log level.")
-    producer_linger_ms: float = _setting("LOGIFLOW_PRODUCER_LINGER_MS", 5.0,
+    producer_linger_ms: float = _setting("LOGIFLOW_PRODUCER_LINGER_MS", 0.0,
                                          "How long the producer waits to batch records (throughput "
                                          "vs latency; 0 sends each record at once).")
 
@@ -84,6 +84,10 @@ class Settings:
     # --- invoicing -------------------------------------------------------------------------
     invoice_dir: Path = _setting("LOGIFLOW_INVOICE_DIR", Path(".logiflow/invoices"),
                                  "Where invoice PDFs are written (one file per invoice id).")
+    invoice_batch: int = _setting("LOGIFLOW_INVOICE_BATCH", 16,
+                                  "Route events the invoice agent takes at once and renders ahead.")
+    invoice_batch_wait_s: float = _setting("LOGIFLOW_INVOICE_BATCH_WAIT_S", 0.01,
+                                           "Longest wait to fill an invoice batch (adds latency when idle).")
     render_workers: int = _setting("LOGIFLOW_RENDER_WORKERS", 1,
                                    "PDF renderer processes.")
     render_timeout_s: float = _setting("LOGIFLOW_RENDER_TIMEOUT_S", 10.0,
@@ -142,7 +146,7 @@ class Settings:
 
     def validate(self) -> None:
         """Reject values that would only fail later, far from their cause."""
-        positive = ("partitions", "replication", "render_workers", "render_recycle_after",
+        positive = ("partitions", "replication", "render_workers", "render_recycle_after", "invoice_batch",
                     "retry_attempts", "breaker_threshold", "dlq_replay_cap", "web_port")
         for name in positive:
             if getattr(self, name) < 1:
