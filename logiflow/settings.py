@@ -200,3 +200,14 @@ def _convert(env_name: str, raw: str, kind: type) -> Any:
 def settings_table() -> list[tuple[str, str, str]]:
     """(variable, default, description) rows, for the README and ``logiflow settings``."""
     return [(f.metadata["env"], str(f.default), f.metadata["doc"]) for f in fields(Settings)]
+
+
+def settings_markdown() -> str:
+    """The README's settings table (``python -m logiflow.settings`` prints it)."""
+    rows = ["| variable | default | what it does |", "|---|---|---|"]
+    rows += [f"| `{name}` | `{default or '(empty)'}` | {doc} |" for name, default, doc in settings_table()]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_markdown())

@@ -118,3 +118,13 @@ def test_every_default_shown_in_the_table_parses_back_to_itself():
     # What the README shows as a default must be a value an operator can paste into the variable.
     env = {name: default for name, default, _doc in settings_table()}
     assert Settings.from_env(env) == Settings()
+
+
+def test_the_readme_settings_table_is_the_generated_one():
+    from pathlib import Path
+
+    from logiflow.settings import settings_markdown
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("<!-- settings:start", 1)[1].split("-->", 1)[1].split("<!-- settings:end -->")[0]
+    assert block.strip() == settings_markdown(), "regenerate with: python -m logiflow.settings"
