@@ -13,7 +13,7 @@ run: setup kafka-start
 	$(BIN)/logiflow worker -l info
 
 test: setup kafka-start lint
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider --durations=15
 
 setup: system-deps venv
 

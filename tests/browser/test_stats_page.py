@@ -91,7 +91,10 @@ def readonly(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[W
 
 def open_page(page: Any, w: Worker, fragment: str = "") -> None:
     page.goto(w.web + "/" + fragment)
-    page.wait_for_function("document.getElementById('worker-id').textContent.startsWith('http')")
+    # Polled from here, not with page.wait_for_function: that evaluates a string in the page,
+    # which the page's Content Security Policy (no unsafe-eval) rightly refuses.
+    worker_id = page.locator("#worker-id")
+    wait_for(lambda: (worker_id.text_content() or "").startswith("http"), 15, "the page's first poll")
 
 
 def test_the_page_loads_and_its_counters_rise_while_events_flow(stats: Stats, page: Any,
