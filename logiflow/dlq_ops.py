@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from logiflow import __version__
 from logiflow.domain import dlq
+from logiflow.kafka_admin import read_to_end
 from logiflow.settings import Settings
 
 
@@ -49,35 +50,9 @@ def operator_name() -> str:
 
 
 async def _read_topic(settings: Settings, topic: str, timeout_s: float) -> list[RawRecord]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            return []
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        end = await consumer.end_offsets(tps)
-        await consumer.seek_to_beginning(*tps)
-        out: list[RawRecord] = []
-        deadline = time.monotonic() + timeout_s
-        while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {topic} took longer than {timeout_s:.0f} s")
-            batch = await consumer.getmany(*tps, timeout_ms=500)
-            for tp, messages in batch.items():
-                for m in messages:
-                    if m.offset >= end[tp]:
-                        continue
-                    out.append(RawRecord(tp.partition, m.offset, m.timestamp, m.key,
-                                         m.value or b"", dlq.normalize_headers(m.headers)))
-        return out
-    finally:
-        await consumer.stop()
+    return [RawRecord(m.partition, m.offset, m.timestamp, m.key, m.value or b"",
+                      dlq.normalize_headers(m.headers))
+            for m in await read_to_end(settings.bootstrap_servers, topic, timeout_s)]
 
 
 async def read_index(settings: Settings, timeout_s: float = 60.0) -> Index:

@@ -1,9 +1,12 @@
-"""Topic administration: create LogiFlow's topics with the configured partitions."""
+"""Topic administration: create LogiFlow's topics; read a topic to its end."""
 
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -28,3 +31,35 @@ async def ensure_topics(settings: Settings, wanted: list[tuple[str, int]]) -> No
             log.info("created topics: %s", ", ".join(t.name for t in missing))
     finally:
         await admin.close()
+
+
+async def read_to_end(bootstrap_servers: str, topic: str, timeout_s: float = 60.0) -> list[Any]:
+    """Every record of ``topic`` up to its end offsets at call time (aiokafka ConsumerRecords).
+
+    No consumer group: nothing is committed. A topic that does not exist reads as empty.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            return []
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        end = await consumer.end_offsets(tps)
+        await consumer.seek_to_beginning(*tps)
+        out: list[Any] = []
+        deadline = time.monotonic() + timeout_s
+        while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading {topic} took longer than {timeout_s:.0f} s")
+            batch = await consumer.getmany(*tps, timeout_ms=500)
+            for tp, messages in batch.items():
+                out.extend(m for m in messages if m.offset < end[tp])
+        return out
+    finally:
+        await consumer.stop()

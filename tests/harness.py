@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
+
+from logiflow.kafka_admin import read_to_end
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -191,35 +193,9 @@ def produce(topic: str, records: Iterable[Rec], partition: int | None = None) ->
 
 def read_all(topic: str, timeout: float = 10.0) -> list[Record]:
     """Everything currently in ``topic`` (up to its end offsets at call time)."""
-
-    async def run() -> list[Record]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=BROKER, group_id=None,
-                                    enable_auto_commit=False, auto_offset_reset="earliest")
-        await consumer.start()
-        try:
-            await consumer._client.force_metadata_update()
-            parts = consumer.partitions_for_topic(topic) or set()
-            if not parts:
-                return []
-            tps = [TopicPartition(topic, p) for p in sorted(parts)]
-            consumer.assign(tps)
-            end = await consumer.end_offsets(tps)
-            await consumer.seek_to_beginning(*tps)
-            out: list[Record] = []
-            deadline = time.monotonic() + timeout
-            while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"reading {topic} timed out")
-                batch = await consumer.getmany(*tps, timeout_ms=300)
-                for tp, msgs in batch.items():
-                    out.extend(Record(tp.topic, tp.partition, m.offset, m.timestamp, m.key,
-                                      m.value or b"", [(k, bytes(v)) for k, v in (m.headers or [])])
-                               for m in msgs if m.offset < end[tp])
-            return out
-        finally:
-            await consumer.stop()
-
-    return asyncio.run(run())
+    return [Record(m.topic, m.partition, m.offset, m.timestamp, m.key, m.value or b"",
+                   [(k, bytes(v)) for k, v in (m.headers or [])])
+            for m in asyncio.run(read_to_end(BROKER, topic, timeout))]
 
 
 def wait_for_count(topic: str, count: int, timeout: float) -> list[Record]:
