@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +28,16 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 BROKER = os.environ.get("LOGIFLOW_TEST_BROKER", "127.0.0.1:9092")
 T = TypeVar("T")
+
+
+def run_sync(coro: Any) -> Any:
+    """``asyncio.run(coro)``, in a helper thread when this thread already runs a loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.2) -> T:
@@ -188,14 +199,14 @@ def produce(topic: str, records: Iterable[Rec], partition: int | None = None) ->
         finally:
             await producer.stop()
 
-    return asyncio.run(run())
+    return run_sync(run())
 
 
 def read_all(topic: str, timeout: float = 10.0) -> list[Record]:
     """Everything currently in ``topic`` (up to its end offsets at call time)."""
     return [Record(m.topic, m.partition, m.offset, m.timestamp, m.key, m.value or b"",
                    [(k, bytes(v)) for k, v in (m.headers or [])])
-            for m in asyncio.run(read_to_end(BROKER, topic, timeout))]
+            for m in run_sync(read_to_end(BROKER, topic, timeout))]
 
 
 def wait_for_count(topic: str, count: int, timeout: float) -> list[Record]:

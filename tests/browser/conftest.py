@@ -28,8 +28,10 @@ class PageWatch:
     errors: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope: Playwright's sync API keeps an event loop running in this thread while it
+    # is open, and asyncio.run() in the tests collected after this module must still work.
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: run `make system-deps`")
     from playwright.sync_api import sync_playwright
