@@ -49,6 +49,14 @@ def _load(settings: Settings) -> Index:
                                    f"{exc!r}") from exc
 
 
+def _load_entry(settings: Settings, entry_id: str) -> tuple[Index, dlq.Entry]:
+    index = _load(settings)
+    entry = index.entries.get(entry_id)
+    if entry is None:
+        raise click.ClickException(f"no DLQ entry {entry_id!r}")
+    return index, entry
+
+
 def filters(f: Any) -> Any:
     for opt in reversed([
         click.option("--status", type=click.Choice(dlq.STATUSES), help="Entry status."),
@@ -99,10 +107,7 @@ def dlq_list(status: str | None, topic: str | None, error: str | None, truck: st
 def dlq_show(entry_id: str, as_json: bool) -> None:
     """Show one entry: payload (decoded, or shown safely), headers, traceback, history."""
     settings = Settings.from_env()
-    index = _load(settings)
-    entry = index.entries.get(entry_id)
-    if entry is None:
-        raise click.ClickException(f"no DLQ entry {entry_id!r}")
+    index, entry = _load_entry(settings, entry_id)
     record = index.record_of(entry)
     payload = dlq.describe_payload(record.value if record else base64.b64decode(entry["preview"]))
     if as_json:
@@ -186,10 +191,7 @@ def dlq_replay(entry_ids: tuple[str, ...], status: str | None, topic: str | None
 def dlq_discard(entry_id: str, reason: str) -> None:
     """Mark an entry discarded, with a reason."""
     settings = Settings.from_env()
-    index = _load(settings)
-    entry = index.entries.get(entry_id)
-    if entry is None:
-        raise click.ClickException(f"no DLQ entry {entry_id!r}")
+    _index, entry = _load_entry(settings, entry_id)
 
     async def run() -> None:
         async with DlqOperator(settings) as op:

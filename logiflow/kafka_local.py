@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
 import shutil
 import signal
@@ -261,6 +262,10 @@ def answers_metadata(address: str, timeout_s: float = 3.0) -> bool:
 
         client = AIOKafkaClient(bootstrap_servers=address, request_timeout_ms=int(timeout_s * 1000),
                                 connections_max_idle_ms=int(timeout_s * 2000))
+        # A refused connection is the expected answer while the broker boots, not an error.
+        quiet = logging.getLogger("aiokafka")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
         try:
             await asyncio.wait_for(client.bootstrap(), timeout_s)
             return True
@@ -268,5 +273,6 @@ def answers_metadata(address: str, timeout_s: float = 3.0) -> bool:
             return False
         finally:
             await client.close()
+            quiet.setLevel(level)
 
     return asyncio.run(probe())
