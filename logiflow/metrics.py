@@ -43,7 +43,6 @@ class Metrics:
         self.dead_lettered: dict[tuple[str, str], int] = defaultdict(int)
         self.retries: dict[str, int] = defaultdict(int)
         self.duplicates: dict[str, int] = defaultdict(int)
-        self.revenue_cents = 0
         self.latency = Histogram(LATENCY_BUCKETS)
         self.last_latency_s: float | None = None
         self._rates: dict[str, deque[list[int]]] = defaultdict(deque)

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from logiflow import topics
 from logiflow.errors import ConfigError
 
 
@@ -41,7 +42,6 @@ class Settings:
                               "Worker's local state: RocksDB tables (rebuilt from changelogs if lost).")
     store: str = _setting("LOGIFLOW_STORE", "rocksdb://",
                           "Table store URL: rocksdb:// (RocksDB via rocksdict) or memory://.")
-    log_level: str = _setting("LOGIFLOW_LOG_LEVEL", "info", "Worker log level.")
     producer_linger_ms: float = _setting("LOGIFLOW_PRODUCER_LINGER_MS", 0.0,
                                          "How long the producer waits to batch records (throughput "
                                          "vs latency; 0 sends each record at once).")
@@ -110,7 +110,7 @@ class Settings:
                                       "circuit breaker (invoicing pauses, events wait in Kafka).")
     breaker_probe_s: float = _setting("LOGIFLOW_BREAKER_PROBE_S", 2.0,
                                       "Seconds between health probes while the breaker is open.")
-    dlq_topic: str = _setting("LOGIFLOW_DLQ_TOPIC", "logiflow.dlq", "Dead-letter topic.")
+    dlq_topic: str = _setting("LOGIFLOW_DLQ_TOPIC", topics.DLQ, "Dead-letter topic.")
     dlq_replay_cap: int = _setting("LOGIFLOW_DLQ_REPLAY_CAP", 3,
                                    "Replays per entry; at the cap an entry is parked.")
     dlq_max_value_bytes: int = _setting("LOGIFLOW_DLQ_MAX_VALUE_BYTES", 512 * 1024,

@@ -60,7 +60,6 @@ LIFECYCLE_HEADERS: list[tuple[str, bytes]] = [(H_EVENT, b"lifecycle")]
 R = "logiflow.replay."
 H_REPLAY_ENTRY, H_REPLAY_N, H_REPLAY_FROM = R + "entry", R + "count", R + "from"
 
-KINDS = ("poison", "transient", "unexpected")
 STATUSES = ("new", "replayed", "resolved", "discarded", "parked")
 ACTIONS = ("replayed", "resolved", "discarded", "parked")
 MAX_STACKTRACE = 8 * 1024

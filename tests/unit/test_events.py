@@ -115,3 +115,16 @@ def test_coordinates_are_finite_and_in_range_or_poison(place):
     out = _outcome(decode_route_requested, raw, b"TR-P")
     if isinstance(out, RouteRequested):
         assert -90 <= out.origin.lat <= 90 and -180 <= out.origin.lon <= 180
+
+
+def test_an_invoice_generated_event_survives_encode_then_decode():
+    from decimal import Decimal
+
+    from logiflow.events import InvoiceGenerated, decode_invoice_generated, encode_invoice_generated
+
+    ev = InvoiceGenerated(event_id="ig-x", invoice_id="INV-ABCDEFGHIJKLMNOPQRST",
+                          invoice_number="LF-2026-ABCDEFGHIJ", route_event_id="rc-1", truck_id="TR-1",
+                          customer_id=None, net=Decimal("100.10"), vat=Decimal("19.02"),
+                          gross=Decimal("119.12"), currency="EUR", pdf_path="/x/INV.pdf",
+                          timestamp_ms=1_795_735_109_054)
+    assert decode_invoice_generated(encode_invoice_generated(ev)) == ev
