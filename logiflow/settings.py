@@ -42,9 +42,10 @@ class Settings:
                               "Worker's local state: RocksDB tables (rebuilt from changelogs if lost).")
     store: str = _setting("LOGIFLOW_STORE", "rocksdb://",
                           "Table store URL: rocksdb:// (RocksDB via rocksdict) or memory://.")
-    producer_linger_ms: float = _setting("LOGIFLOW_PRODUCER_LINGER_MS", 0.0,
+    producer_linger_ms: float = _setting("LOGIFLOW_PRODUCER_LINGER_MS", 5.0,
                                          "How long the producer waits to batch records (throughput "
-                                         "vs latency; 0 sends each record at once).")
+                                         "vs latency; 0 sends each record at once). 5 ms is the Java "
+                                         "client's default since Kafka 4.0.")
 
     # --- web -------------------------------------------------------------------------------
     web_host: str = _setting("LOGIFLOW_WEB_HOST", "127.0.0.1",
@@ -65,6 +66,12 @@ class Settings:
     gazetteer_file: str = _setting("LOGIFLOW_GAZETTEER_FILE", "",
                                    "Extra places (JSON, same format as the packaged gazetteer); "
                                    "re-read when a name is not found, so added places need no restart.")
+
+    routing_batch: int = _setting("LOGIFLOW_ROUTING_BATCH", 2000,
+                                  "Route requests the routing agent takes at once (truck table "
+                                  "written once per truck per batch).")
+    routing_batch_wait_s: float = _setting("LOGIFLOW_ROUTING_BATCH_WAIT_S", 0.1,
+                                           "Longest wait to fill a routing batch (adds latency when idle).")
 
     # --- pricing ---------------------------------------------------------------------------
     currency: str = _setting("LOGIFLOW_CURRENCY", "EUR", "Invoice currency.")
@@ -146,12 +153,15 @@ class Settings:
 
     def validate(self) -> None:
         """Reject values that would only fail later, far from their cause."""
-        positive = ("partitions", "replication", "render_workers", "render_recycle_after", "invoice_batch",
-                    "retry_attempts", "breaker_threshold", "dlq_replay_cap", "web_port")
+        positive = ("partitions", "replication", "render_workers", "render_recycle_after",
+                    "invoice_batch", "routing_batch", "retry_attempts", "breaker_threshold",
+                    "dlq_replay_cap", "web_port")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{self.env_name(name)} must be at least 1, got {getattr(self, name)}")
-        for name in ("render_timeout_s", "breaker_probe_s"):
+        # A batch wait of 0 would mean "wait until the batch is full" to Faust: never when idle.
+        for name in ("render_timeout_s", "breaker_probe_s", "invoice_batch_wait_s",
+                     "routing_batch_wait_s"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{self.env_name(name)} must be positive, got {getattr(self, name)}")
         if not self.retry_base_s >= 0:

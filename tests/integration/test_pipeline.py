@@ -189,3 +189,48 @@ def test_truck_tables_come_back_from_the_changelog_when_local_data_is_lost(make_
         assert Decimal(after_invoices[truck]["revenue"]) == \
             Decimal(before_invoices[truck]["revenue"]) + new_gross[truck]
     assert list(data.rglob("CURRENT")), "tables were rebuilt on disk"
+
+
+def test_routing_stopped_and_killed_mid_batch_routes_every_request_and_counts_each_once(
+        make_worker, tmp_path):
+    # Invoicing paused (every render fails, its breaker opens): routing alone, at full pace, so
+    # the stop and the kill land inside a routing batch of a backlog.
+    fault = tmp_path / "render-fault"
+    fault.write_text("fail")
+    w = make_worker("midbatch", LOGIFLOW_RENDER_FAULT_FILE=str(fault)).start()
+    n, trucks = 20_000, 100
+    produce(w.topic("routing.requests"), route_requests(n, trucks=trucks))
+    events = w.topic("routing.events")
+
+    wait_for_count(events, 2_000, timeout=120)
+    assert w.stop() == 0  # graceful, mid-backlog
+    assert len(read_all(events)) < n, "the stop was meant to land mid-backlog"
+    w.start()
+    wait_for_count(events, len(read_all(events)) + 2_000, timeout=120)
+    w.kill()  # kill -9: no flush, no commit
+    assert len({r.key for r in read_all(events)}) > 0 and len(read_all(events)) < n + 2_000
+    w.start()
+
+    wanted = {f"req-{i}" for i in range(n)}
+    holder: dict[str, list] = {}
+
+    def all_routed() -> bool:
+        holder["routes"] = values(read_all(events))
+        return {r["requestId"] for r in holder["routes"]} >= wanted
+
+    wait_for(all_routed, 180, f"a RouteCalculated for each of the {n} requests", interval=1.0)
+    routes = holder["routes"]
+    by_request: dict[str, set[str]] = {}
+    for r in routes:
+        by_request.setdefault(r["requestId"], set()).add(r["eventId"])
+    assert all(len(ids) == 1 for ids in by_request.values())  # a redelivery re-publishes the same id
+    assert w.stop() == 0
+
+    first = list({r["eventId"]: r for r in reversed(routes)}.values())[::-1]  # first of each id
+    expected = totals_from_events(first, [])
+    table = changelog(w, "truck-routes")
+    assert set(table) == set(expected) and len(table) == trucks
+    for truck, want in expected.items():
+        assert table[truck]["routes"] == want["routes"], truck  # each request counted once
+        assert table[truck]["km"] == pytest.approx(want["km"], abs=0.05 * want["routes"]), truck
+    assert read_all(w.topic("logiflow.dlq")) == []
