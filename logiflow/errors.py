@@ -58,3 +58,11 @@ class BrokerError(LogiflowError):
 
     Operator: the message names the log file to read.
     """
+
+
+class WorkerStopping(BaseException):
+    """The worker is stopping while the message in hand cannot be processed (breaker open).
+
+    Not an ``Exception``: nothing may catch it as a failure of the message and dead-letter or
+    ack it. The agent leaves the message unacked, so it is redelivered after the restart.
+    """

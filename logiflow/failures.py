@@ -32,6 +32,7 @@ from logiflow.errors import (
     RenderFailed,
     RenderTimeout,
     TransientFailure,
+    WorkerStopping,
 )
 from logiflow.metrics import Metrics
 from logiflow.settings import Settings
@@ -178,9 +179,9 @@ class Guard:
         try:
             while not await self.health_check():
                 if self.stopping():
-                    # The worker is shutting down: leave the message unacked (it is redelivered
-                    # after the restart) instead of holding the shutdown until its timeout.
-                    raise asyncio.CancelledError("worker stopping while the breaker is open")
+                    # The worker is shutting down: the agent leaves the message unacked (it is
+                    # redelivered after the restart) instead of holding the shutdown.
+                    raise WorkerStopping(f"{self.agent}: worker stopping while the breaker is open")
                 await self.sleep(self.settings.breaker_probe_s)
         finally:
             if self.resume is not None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from logiflow.domain import dlq
-from logiflow.errors import PoisonMessage, RenderTimeout, TransientFailure
+from logiflow.errors import PoisonMessage, RenderTimeout, TransientFailure, WorkerStopping
 from logiflow.failures import REASONS, Guard, Source
 from logiflow.metrics import Metrics
 from logiflow.settings import Settings
@@ -247,6 +247,17 @@ def test_a_replayed_message_that_succeeds_publishes_a_resolved_lifecycle_event()
     assert body == {"entryId": "dlq-0123456789abcdef", "action": "resolved", "by": AGENT,
                     "at": int((T0 + 0.01) * 1000), "replayCount": 2}
     assert len(h.publisher.sent) == 1
+
+
+def test_a_worker_stopping_while_the_breaker_is_open_leaves_the_message_unprocessed_and_undeadlettered():
+    h = Harness(health=[False, False, False], breaker_threshold=3)
+    stopping = iter([False, True])
+    h.guard.stopping = lambda: next(stopping)
+    with pytest.raises(WorkerStopping):  # a BaseException: no `except Exception` turns it into a DLQ entry
+        h.run(h.handler(TransientFailure("renderer down")))
+    assert h.log[-3:] == ["health=False breaker=open", "health=False breaker=open", "resume"]
+    assert h.publisher.sent == [] and h.metrics.processed[AGENT] == 0
+    assert h.guard.breaker.state == "closed"  # the next start begins with a closed breaker
 
 
 def test_cancellation_propagates_and_is_not_dead_lettered():
