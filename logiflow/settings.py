@@ -67,11 +67,13 @@ class Settings:
                                    "Extra places (JSON, same format as the packaged gazetteer); "
                                    "re-read when a name is not found, so added places need no restart.")
 
-    routing_batch: int = _setting("LOGIFLOW_ROUTING_BATCH", 2000,
+    routing_batch: int = _setting("LOGIFLOW_ROUTING_BATCH", 4000,
                                   "Route requests the routing agent takes at once (truck table "
                                   "written once per truck per batch).")
-    routing_batch_wait_s: float = _setting("LOGIFLOW_ROUTING_BATCH_WAIT_S", 0.1,
-                                           "Longest wait to fill a routing batch (adds latency when idle).")
+    routing_batch_wait_s: float = _setting("LOGIFLOW_ROUTING_BATCH_WAIT_S", 0.25,
+                                           "Longest wait to fill a routing batch: the most a request "
+                                           "waits when they trickle in; under a backlog, longer "
+                                           "waits mean bigger batches, fewer table writes.")
 
     # --- pricing ---------------------------------------------------------------------------
     currency: str = _setting("LOGIFLOW_CURRENCY", "EUR", "Invoice currency.")
