@@ -8,7 +8,9 @@ routing (``--requests`` route requests for ``--trucks`` trucks, pre-filled befor
   * the same loop also writing each truck state to a changelog topic, as a Faust table does;
   * a real ``logiflow worker`` with invoicing paused by its circuit breaker (the renderer is made
     to fail through ``LOGIFLOW_RENDER_FAULT_FILE``), i.e. routing alone;
-  * a real worker with invoicing live.
+  * a real worker with invoicing live;
+  * Faust's floor: a Faust worker configured like ours whose only agent consumes the requests
+    and does nothing (:mod:`bench.faust_floor`): the ceiling for any Faust agent here.
   For both workers routing.events is also pre-filled with the ``--invoices`` route events, so the
   invoice agent has work from the first second (and its breaker opens at once when paused);
   otherwise Faust's consumer would hand it nothing until the pre-fetched request backlog drains.
@@ -45,10 +47,12 @@ from typing import Any, cast
 RESULTS = Path(__file__).resolve().parent / "results"
 # Settings a user may set for the bench; every other LOGIFLOW_* is per-run (tests.harness).
 PASS_THROUGH = ("LOGIFLOW_PARTITIONS", "LOGIFLOW_PRODUCER_LINGER_MS", "LOGIFLOW_RENDER_WORKERS",
-                "LOGIFLOW_RENDER_RECYCLE_AFTER",
+                "LOGIFLOW_RENDER_RECYCLE_AFTER", "LOGIFLOW_ROUTING_BATCH", "LOGIFLOW_ROUTING_BATCH_WAIT_S",
+                "LOGIFLOW_INVOICE_BATCH",
                 "LOGIFLOW_RENDER_TIMEOUT_S", "LOGIFLOW_STORE")
 LOG_TIME = r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\] \[\d+\] "
 READY_LINE = re.compile(LOG_TIME + r"\[INFO\] \[\^Worker\]: Ready", re.MULTILINE)
+FLOOR_LINE = re.compile(r"floor: consumed (\d+) at (\d+)")
 BREAKER_LINE = re.compile(LOG_TIME + r"\[WARNING\] generate_invoices: circuit breaker OPEN", re.MULTILINE)
 TIMEOUT_S = 300.0
 ROUTING_TARGET = 0.50
@@ -166,6 +170,41 @@ class Bench:
                 "invoicesMeanwhile": invoiced,
                 "breakerOpenAfterS": None if opened is None else (opened - run["readyMs"]) / 1000}
 
+    async def faust_floor(self) -> dict[str, Any]:
+        """Faust's own per-event cost: the same requests into an agent that does nothing."""
+        from bench.procinfo import vm_hwm_kb
+        from tests.harness import BIN, REPO, wait_for
+
+        env = self.env("floor")
+        s = self.worker_settings(env)
+        source = s.topic("routing.requests")
+        await self.kafka.create_topics([source], s.partitions)
+        await self.kafka.produce(source, self.requests)
+        env.update(BENCH_FLOOR_TOPIC=source, BENCH_FLOOR_COUNT=str(len(self.requests)))
+        log_path = Path(env["LOGIFLOW_RUN_FOLDER"]) / "floor.log"
+        with open(log_path, "wb") as out:  # noqa: ASYNC230 - once, before the worker starts
+            proc = await asyncio.create_subprocess_exec(
+                str(BIN / "faust"), "-A", "bench.faust_floor", "worker", "-l", "info",
+                cwd=REPO, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT)
+        try:
+            def done() -> bool:
+                if proc.returncode is not None:
+                    raise RuntimeError(f"floor worker exited; see {log_path}")
+                return FLOOR_LINE.search(log_path.read_text("utf-8", "replace")) is not None
+            await asyncio.to_thread(wait_for, done, TIMEOUT_S, f"floor worker done ({log_path})", 0.2)
+            hwm = vm_hwm_kb(proc.pid)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+            await proc.wait()
+        log = log_path.read_text("utf-8", "replace")
+        ready = log_ms(log, READY_LINE)
+        found = FLOOR_LINE.search(log)
+        assert ready is not None and found is not None, log_path
+        last_ms = int(found.group(2))
+        return {"eventsPerS": len(self.requests) / max(1e-3, (last_ms - ready) / 1000),
+                "vmHwmKb": hwm}
+
     async def faust_invoicing(self) -> dict[str, Any]:
         from logiflow import topics
 
@@ -253,10 +292,13 @@ class Bench:
             "routing.rawWithChangelog": lambda: self.raw_routing(changelog=True),
             "routing.faustInvoicingPaused": lambda: self.faust_routing("paused"),
             "routing.faustInvoicingLive": lambda: self.faust_routing("live"),
+            "routing.faustFloor": self.faust_floor,
             "invoicing.endToEnd": self.faust_invoicing,
             "invoicing.rendererOneInFlight": lambda: self.renderer_alone(saturated=False),
             "invoicing.rendererSaturated": lambda: self.renderer_alone(saturated=True),
         }
+        if self.opts.only:
+            contestants = {k: v for k, v in contestants.items() if k in self.opts.only}
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in contestants}
         await self.kafka.start()
         try:
@@ -308,8 +350,9 @@ def build_results(opts: argparse.Namespace, bench: Bench, runs: dict[str, list[d
         "rawWithChangelog": stat("routing.rawWithChangelog", "eventsPerS"),
         "faustInvoicingPaused": stat("routing.faustInvoicingPaused", "eventsPerS"),
         "faustInvoicingLive": stat("routing.faustInvoicingLive", "eventsPerS"),
+        "faustFloor": stat("routing.faustFloor", "eventsPerS"),
         "steady": {name.split(".")[1]: stat(name, "steadyEventsPerS")
-                   for name in runs if name.startswith("routing.")},
+                   for name in runs if name.startswith("routing.") and "steadyEventsPerS" in runs[name][0]},
     }
     invoicing = {
         "endToEnd": stat("invoicing.endToEnd", "invoicesPerS"),
@@ -322,6 +365,9 @@ def build_results(opts: argparse.Namespace, bench: Bench, runs: dict[str, list[d
     ratios = {
         "routingPausedVsRaw": routing["faustInvoicingPaused"]["median"] / raw,
         "routingLiveVsRaw": routing["faustInvoicingLive"]["median"] / raw,
+        "faustFloorVsRaw": routing["faustFloor"]["median"] / raw,
+        "routingPausedVsFaustFloor": routing["faustInvoicingPaused"]["median"]
+        / routing["faustFloor"]["median"],
         "invoicingVsRendererOneInFlight": invoicing["endToEnd"]["median"] / one,
         "invoicingVsRendererSaturated":
             invoicing["endToEnd"]["median"] / invoicing["rendererSaturated"]["median"],
@@ -382,6 +428,7 @@ def render_text(r: dict[str, Any]) -> str:
         row("raw loop + a state changelog write per event", ro["rawWithChangelog"], "events/s"),
         row("Faust worker, invoicing paused by its breaker", ro["faustInvoicingPaused"], "events/s"),
         row("Faust worker, invoicing live", ro["faustInvoicingLive"], "events/s"),
+        row("Faust floor: same requests, agent does nothing", ro["faustFloor"], "events/s"),
         "  steady (first → last output): raw {raw:,.0f}, raw + changelog {rawWithChangelog:,.0f}, "
         "paused {faustInvoicingPaused:,.0f}, live {faustInvoicingLive:,.0f} events/s".format(
             **{k: v["median"] for k, v in st.items()}),
@@ -389,6 +436,8 @@ def render_text(r: dict[str, Any]) -> str:
         f"breaker open {r['breakerOpenAfterS']:.1f} s after Ready in the paused run",
         f"  Faust (invoicing paused) / raw               {verdict(ra['routingPausedVsRaw'], ROUTING_TARGET)}",
         f"  Faust (invoicing live) / raw                 {ra['routingLiveVsRaw']:6.0%}",
+        f"  Faust floor (no work at all) / raw           {ra['faustFloorVsRaw']:6.0%}",
+        f"  Faust (invoicing paused) / Faust floor       {ra['routingPausedVsFaustFloor']:6.0%}",
         "",
         f"Invoicing: {p['invoices']:,} RouteCalculated pre-filled, {p['renderWorkers']} renderer "
         f"process(es), recycled every {p['renderRecycleAfter']}",
@@ -417,7 +466,9 @@ def write_results(results: dict[str, Any], text: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run",
                                      description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=20_000)
+    # 100,000: at ~17,000/s the raw loop's run lasts ~6 s, long enough to measure throughput
+    # rather than start-up (reported apart: startupS in the JSON).
+    parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--trucks", type=int, default=200)
     parser.add_argument("--invoices", type=int, default=2_000)
     parser.add_argument("--repeats", type=int, default=3)
@@ -425,6 +476,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="keep the topics and the scratch folder (worker logs) for inspection")
     parser.add_argument("--profile", action="store_true",
                         help="run the raw loop under cProfile (bench/results/raw_loop.prof)")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="run only these contestants (e.g. routing.raw routing.faustInvoicingPaused) "
+                             "and print their figures; nothing is written to bench/results")
     opts = parser.parse_args(argv)
     if opts.invoices > opts.requests:
         parser.error("--invoices cannot exceed --requests")
@@ -445,6 +499,8 @@ def main(argv: list[str] | None = None) -> None:
     bench = Bench(opts)
     print(f"scratch folder {bench.root}", flush=True)
     runs = asyncio.run(bench.run())
+    if opts.only:
+        return
     busy = (busy_before, cpu_busy_pct(2.0))
     results = build_results(opts, bench, runs, time.monotonic() - began, busy)
     text = render_text(results)
