@@ -42,10 +42,11 @@ class Settings:
                               "Worker's local state: RocksDB tables (rebuilt from changelogs if lost).")
     store: str = _setting("LOGIFLOW_STORE", "rocksdb://",
                           "Table store URL: rocksdb:// (RocksDB via rocksdict) or memory://.")
-    producer_linger_ms: float = _setting("LOGIFLOW_PRODUCER_LINGER_MS", 5.0,
+    producer_linger_ms: float = _setting("LOGIFLOW_PRODUCER_LINGER_MS", 0.0,
                                          "How long the producer waits to batch records (throughput "
-                                         "vs latency; 0 sends each record at once). 5 ms is the Java "
-                                         "client's default since Kafka 4.0.")
+                                         "vs latency; 0 sends at once). Batched agents fill batches "
+                                         "anyway; the invoice agent waits for each ack, so linger "
+                                         "adds to every invoice.")
 
     # --- web -------------------------------------------------------------------------------
     web_host: str = _setting("LOGIFLOW_WEB_HOST", "127.0.0.1",
