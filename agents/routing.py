@@ -21,7 +21,7 @@ from logiflow.domain.routing import plan_route
 from logiflow.domain.state import TruckRoutes, apply_route
 from logiflow.events import decode_route_requested, encode_route_calculated
 from logiflow.failures import Guard, Source, source_of
-from logiflow.streaming import BatchWrites, ack
+from logiflow.streaming import BatchWrites, ack, as_current_event
 from tables.trucks import truck_routes
 
 AGENT = "calculate_routes"
@@ -48,7 +48,7 @@ async def calculate_routes(stream: Any) -> AsyncIterator[list[bool]]:
     async for events in stream.noack_take(settings.routing_batch, within=settings.routing_batch_wait_s):
         outcomes = []
         for event in events:
-            states.event = event
+            as_current_event(event)  # table reads and writes go to its partition
             outcomes.append(await guard.run(source_of(event), handle))
         states.flush()
         await ack(stream, *events)

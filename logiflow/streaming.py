@@ -61,11 +61,14 @@ class BatchWrites(Generic[V]):
     store write, a changelog record and the offset bookkeeping, several times the routing work
     itself. Nothing is lost by holding the writes: the batch's events are acked only after
     the agent flushed (and Faust flushes the producer, changelog included, before it commits).
+
+    The agent makes each event current (:func:`as_current_event`) before handling it: a RocksDB
+    table reads a key from the current event's partition (a stale current event reads another
+    partition's store and finds nothing), and :meth:`set` records that event for the write.
     """
 
     def __init__(self, table: Any) -> None:
         self.table = table
-        self.event: Any = None  # the event being handled: set by the agent before each one
         self._values: dict[str, V] = {}
         self._events: dict[str, Any] = {}
 
@@ -77,7 +80,7 @@ class BatchWrites(Generic[V]):
 
     def set(self, key: str, value: V) -> None:
         self._values[key] = value
-        self._events[key] = self.event
+        self._events[key] = streams.current_event()
 
     def flush(self) -> int:
         """Write every folded key under its last event; returns how many keys were written."""

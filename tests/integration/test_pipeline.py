@@ -193,22 +193,26 @@ def test_truck_tables_come_back_from_the_changelog_when_local_data_is_lost(make_
 
 def test_routing_stopped_and_killed_mid_batch_routes_every_request_and_counts_each_once(
         make_worker, tmp_path):
-    # Invoicing paused (every render fails, its breaker opens): routing alone, at full pace, so
-    # the stop and the kill land inside a routing batch of a backlog.
+    # Invoicing paused (every render fails, its breaker opens): routing alone, in batches of
+    # 100 (many batches, each with table writes to lose), so the stop and the kill land inside
+    # a routing batch of a backlog.
     fault = tmp_path / "render-fault"
     fault.write_text("fail")
-    w = make_worker("midbatch", LOGIFLOW_RENDER_FAULT_FILE=str(fault)).start()
+    w = make_worker("midbatch", LOGIFLOW_RENDER_FAULT_FILE=str(fault),
+                    LOGIFLOW_ROUTING_BATCH=100).start()
     n, trucks = 20_000, 100
     produce(w.topic("routing.requests"), route_requests(n, trucks=trucks))
     events = w.topic("routing.events")
 
     wait_for_count(events, 2_000, timeout=120)
     assert w.stop() == 0  # graceful, mid-backlog
-    assert len(read_all(events)) < n, "the stop was meant to land mid-backlog"
+    at_stop = len(read_all(events))
     w.start()
-    wait_for_count(events, len(read_all(events)) + 2_000, timeout=120)
+    wait_for_count(events, at_stop + 2_000, timeout=120)
     w.kill()  # kill -9: no flush, no commit
-    assert len({r.key for r in read_all(events)}) > 0 and len(read_all(events)) < n + 2_000
+    at_kill = len(read_all(events))
+    print(f"routed at the stop: {at_stop:,}; at the kill: {at_kill:,} (of {n:,})")
+    assert at_stop < n and at_kill < n, "the stop and the kill were meant to land mid-backlog"
     w.start()
 
     wanted = {f"req-{i}" for i in range(n)}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any
 
 from faust import streams
 
-from logiflow.streaming import BatchWrites
+from logiflow.streaming import BatchWrites, as_current_event
 
 
 class RecordingTable(dict[str, Any]):
@@ -27,12 +28,21 @@ class Ev:
         self.name = name
 
 
+def in_own_context(test: Any) -> Any:
+    """Run ``test`` in a copy of the context: the current event it sets must not leak."""
+    def run() -> None:
+        contextvars.copy_context().run(test)
+    run.__name__ = test.__name__
+    return run
+
+
+@in_own_context
 def test_reads_see_the_batch_folds_and_each_key_is_written_once_under_its_last_event():
     table = RecordingTable({"TR-1": 10})
     writes: BatchWrites[int] = BatchWrites(table)
     e1, e2, e3 = Ev("e1"), Ev("e2"), Ev("e3")
     for event, key in ((e1, "TR-1"), (e2, "TR-2"), (e3, "TR-1")):
-        writes.event = event
+        as_current_event(event)
         writes.set(key, (writes.get(key) or 0) + 1)
     assert table.writes == []  # nothing written before the flush
     assert writes.flush() == 2
@@ -40,10 +50,11 @@ def test_reads_see_the_batch_folds_and_each_key_is_written_once_under_its_last_e
     assert table == {"TR-1": 12, "TR-2": 1}
 
 
+@in_own_context
 def test_a_flush_starts_the_next_batch_empty():
     table = RecordingTable()
     writes: BatchWrites[int] = BatchWrites(table)
-    writes.event = Ev("e1")
+    as_current_event(Ev("e1"))
     writes.set("TR-1", 1)
     writes.flush()
     assert writes.flush() == 0 and len(table.writes) == 1
