@@ -54,6 +54,18 @@ def kafka_version() -> str:
     return node.text.strip()
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id: a UUID in URL-safe base64, like ``kafka-storage random-uuid``.
+
+    Never one starting with "-": the storage tool would take it for an option and fail the
+    format (one id in 64 did, until a CI run hit it).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class LocalKafka:
     """The local broker described by ``settings``."""
 
@@ -158,7 +170,7 @@ class LocalKafka:
     def _format(self, server: Path) -> None:
         if (self.home / "data" / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         cmd = self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(server))
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
