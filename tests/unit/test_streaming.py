@@ -54,7 +54,8 @@ def test_reads_see_the_batch_folds_and_each_key_is_written_once_under_its_last_e
 def test_a_flush_starts_the_next_batch_empty():
     table = RecordingTable()
     writes: BatchWrites[int] = BatchWrites(table)
-    as_current_event(Ev("e1"))
+    event = Ev("e1")  # held: Faust keeps only a weak reference to the current event
+    as_current_event(event)
     writes.set("TR-1", 1)
     writes.flush()
     assert writes.flush() == 0 and len(table.writes) == 1
