@@ -298,6 +298,10 @@ class Bench:
             "invoicing.rendererSaturated": lambda: self.renderer_alone(saturated=True),
         }
         if self.opts.only:
+            unknown = sorted(set(self.opts.only) - set(contestants))
+            if unknown:
+                raise SystemExit(f"--only: unknown contestant(s) {', '.join(unknown)}; "
+                                 f"known: {', '.join(contestants)}")
             contestants = {k: v for k, v in contestants.items() if k in self.opts.only}
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in contestants}
         await self.kafka.start()
