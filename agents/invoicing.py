@@ -31,9 +31,9 @@ from logiflow.app import app, runtime, topics_
 from logiflow.domain.invoice import invoice_generated, price_route
 from logiflow.domain.state import apply_invoice
 from logiflow.errors import PoisonMessage, WorkerStopping
-from logiflow.events import decode_route_calculated, encode_invoice_generated
 from logiflow.failures import Guard, Source, source_of
 from logiflow.streaming import abandon_unacked, ack, as_current_event
+from logiflow.wire import decode_route_calculated, encode_invoice_generated
 from tables.trucks import invoices_issued, truck_invoices
 
 AGENT = "generate_invoices"

@@ -19,9 +19,9 @@ from typing import Any
 from logiflow.app import app, runtime, topics_
 from logiflow.domain.routing import plan_route
 from logiflow.domain.state import TruckRoutes, apply_route
-from logiflow.events import decode_route_requested, encode_route_calculated
 from logiflow.failures import Guard, Source, source_of
 from logiflow.streaming import BatchWrites, ack, as_current_event
+from logiflow.wire import decode_route_requested, encode_route_calculated
 from tables.trucks import truck_routes
 
 AGENT = "calculate_routes"

@@ -9,10 +9,9 @@ from __future__ import annotations
 import random
 
 from logiflow.domain.geo import Gazetteer
+from logiflow.domain.model import PlaceRef, RouteRequested
 from logiflow.domain.routing import RoutingParams, plan_route
-from logiflow.events import (
-    PlaceRef,
-    RouteRequested,
+from logiflow.wire import (
     decode_route_requested,
     encode_route_calculated,
     encode_route_requested,

@@ -31,8 +31,8 @@ from logiflow.domain.geo import Gazetteer
 from logiflow.domain.routing import RoutingParams, plan_route
 from logiflow.domain.state import apply_route
 from logiflow.errors import PoisonMessage
-from logiflow.events import decode_route_requested, encode_route_calculated
 from logiflow.settings import Settings
+from logiflow.wire import decode_route_requested, encode_route_calculated
 
 
 async def run(source: str, sink: str, group: str, count: int, commit_interval: float,

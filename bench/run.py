@@ -264,8 +264,8 @@ class Bench:
         """The worker's renderer configuration, rendering the same invoices, no Kafka."""
         from logiflow.adapters.render_pool import RendererPool
         from logiflow.domain.invoice import price_route
-        from logiflow.events import decode_route_calculated
         from logiflow.runtime import Runtime
+        from logiflow.wire import decode_route_calculated
 
         runtime = Runtime.build(self.settings, cast(Any, None))  # no app: only its config is used
         invoices = [price_route(decode_route_calculated(value, key), runtime.rates, runtime.seller)

@@ -14,8 +14,7 @@ import click
 from logiflow import __version__
 from logiflow.dlq_ops import DlqOperator, Index, read_index
 from logiflow.domain import dlq
-from logiflow.errors import PoisonMessage
-from logiflow.events import parse_instant
+from logiflow.domain.model import parse_instant
 from logiflow.settings import Settings
 
 
@@ -29,9 +28,9 @@ def _instant(value: str | None, name: str) -> int | None:
     if value is None:
         return None
     try:
-        return parse_instant(value, name)
-    except PoisonMessage as exc:
-        raise click.BadParameter(exc.detail, param_hint=name) from None
+        return parse_instant(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} {exc}", param_hint=name) from None
 
 
 def _query(ids: tuple[str, ...], status: str | None, topic: str | None, error: str | None,

@@ -46,6 +46,8 @@ from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from logiflow.domain.model import SourceRecord
+
 H = "logiflow.dlq."
 H_ID, H_TOPIC, H_PARTITION, H_OFFSET = H + "id", H + "topic", H + "partition", H + "offset"
 H_TIMESTAMP, H_GROUP, H_AGENT, H_KIND = H + "timestamp", H + "group", H + "agent", H + "kind"
@@ -92,19 +94,6 @@ def normalize_headers(headers: Any) -> list[tuple[str, bytes]]:
         name = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
         out.append((name, b"" if value is None else bytes(value)))
     return out
-
-
-@dataclass(frozen=True)
-class SourceRecord:
-    """A consumed record as plain values: exactly the key, value and headers that came in."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int | None
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]]
 
 
 @dataclass(frozen=True)

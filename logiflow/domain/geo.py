@@ -20,8 +20,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from logiflow.domain.model import Place, PlaceRef
 from logiflow.errors import ConfigError, PoisonMessage
-from logiflow.events import Place, PlaceRef
 
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG), in km."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from logiflow.events import InvoiceGenerated, RouteCalculated, format_instant
+from logiflow.domain.model import InvoiceGenerated, RouteCalculated, format_instant
 
 CENT = Decimal("0.01")
 INVOICE_ID_PREFIX = "INV-"

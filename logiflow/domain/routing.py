@@ -14,8 +14,8 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from logiflow.domain.geo import Gazetteer, haversine_km
+from logiflow.domain.model import Place, RouteCalculated, RouteRequested, content_id
 from logiflow.errors import ConfigError
-from logiflow.events import Place, RouteCalculated, RouteRequested, content_id
 
 if TYPE_CHECKING:
     from logiflow.settings import Settings

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from logiflow.events import InvoiceGenerated, RouteCalculated, format_instant
+from logiflow.domain.model import InvoiceGenerated, RouteCalculated, format_instant
 
 TruckRoutes = dict[str, Any]
 TruckInvoices = dict[str, Any]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from logiflow.domain import dlq
+from logiflow.domain.model import parse_instant
 from logiflow.web.errors import BadRequest
 
 MAX_TEXT = 200
@@ -83,16 +83,14 @@ def check_text(name: str, raw: str, max_chars: int = MAX_TEXT) -> str:
 
 
 def parse_instant_ms(name: str, raw: str) -> int:
+    """Epoch milliseconds as digits, or an ISO-8601 time (the wire's own parser)."""
     if re.fullmatch(r"[0-9]{1,15}", raw):
         return int(raw)
     try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
+        return parse_instant(raw)
     except ValueError:
         raise BadRequest(f"{name} must be epoch milliseconds or an ISO-8601 time",
                          parameter=name) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def truck_id(raw: str) -> str:

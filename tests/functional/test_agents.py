@@ -10,7 +10,7 @@ from typing import Any
 from agents import dead_letters, invoicing, routing
 from logiflow.domain import dlq
 from logiflow.errors import RenderFailed, RenderTimeout
-from logiflow.events import decode_route_calculated
+from logiflow.wire import decode_route_calculated
 from tables.dead_letters import dlq_entries
 from tables.trucks import invoices_issued, truck_invoices, truck_routes
 from tests.functional.conftest import Fakes

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from logiflow.domain.geo import EARTH_RADIUS_KM, Gazetteer, haversine_km
+from logiflow.domain.model import Place, PlaceRef
 from logiflow.errors import ConfigError, PoisonMessage
-from logiflow.events import Place, PlaceRef
 
 HAMBURG = Place(53.5511, 9.9937, "Hamburg")
 MUNICH = Place(48.1351, 11.5820, "Munich")

@@ -10,7 +10,7 @@ import pytest
 
 from logiflow.adapters.pdf import ReportlabInvoiceRenderer
 from logiflow.domain.invoice import Invoice, Party, Rates, price_route
-from logiflow.events import Place, RouteCalculated
+from logiflow.domain.model import Place, RouteCalculated
 
 HOSTILE_TRUCK = '<a href="http://x">TR<img src="x"/></a>'
 A4_POINTS = (595.2756, 841.8898)

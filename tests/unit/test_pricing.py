@@ -21,7 +21,7 @@ from logiflow.domain.invoice import (
     is_invoice_id,
     price_route,
 )
-from logiflow.events import Place, RouteCalculated
+from logiflow.domain.model import Place, RouteCalculated
 
 SELLER = Party("LogiFlow Transport GmbH", "Hafenstrasse 1, Hamburg", "DE123456789")
 # 2026-11-26T23:18:29Z and 2027-01-01T00:00:00Z

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from logiflow.domain.geo import Gazetteer, haversine_km
+from logiflow.domain.model import Place, PlaceRef, RouteRequested
 from logiflow.domain.routing import RoutingParams, order_stops, path_km, plan_route
 from logiflow.errors import ConfigError, PoisonMessage
-from logiflow.events import Place, PlaceRef, RouteRequested
 from logiflow.settings import Settings
 
 RECEIVED_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z

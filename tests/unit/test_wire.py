@@ -8,10 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from logiflow.domain.model import RouteCalculated, RouteRequested
 from logiflow.errors import PoisonMessage
-from logiflow.events import (
-    RouteCalculated,
-    RouteRequested,
+from logiflow.wire import (
     decode_route_calculated,
     decode_route_requested,
     encode_route_calculated,
@@ -120,7 +119,8 @@ def test_coordinates_are_finite_and_in_range_or_poison(place):
 def test_an_invoice_generated_event_survives_encode_then_decode():
     from decimal import Decimal
 
-    from logiflow.events import InvoiceGenerated, decode_invoice_generated, encode_invoice_generated
+    from logiflow.domain.model import InvoiceGenerated
+    from logiflow.wire import decode_invoice_generated, encode_invoice_generated
 
     ev = InvoiceGenerated(event_id="ig-x", invoice_id="INV-ABCDEFGHIJKLMNOPQRST",
                           invoice_number="LF-2026-ABCDEFGHIJ", route_event_id="rc-1", truck_id="TR-1",
