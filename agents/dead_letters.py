@@ -13,18 +13,18 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from logiflow.app import app, topics_
+from logiflow import topics
+from logiflow.app import app
 from logiflow.domain import dlq
-from logiflow.failures import source_of
+from logiflow.processing.failure_policy import source_of
 from tables.dead_letters import dlq_entries
 
 log = logging.getLogger(__name__)
-AGENT = "index_dead_letters"
-indexer = dlq.Indexer(dlq_entries)
 
 
-@app.agent(topics_.dlq, name=AGENT, concurrency=1)
+@app.agent(app.app_topics.dlq, name=topics.INDEX_DEAD_LETTERS, concurrency=1)
 async def index_dead_letters(stream: Any) -> AsyncIterator[bool]:
+    indexer = dlq.Indexer(dlq_entries)
     async for event in stream.events():
         s = source_of(event)
         try:

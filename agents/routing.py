@@ -16,40 +16,36 @@ processed, table writes included: a worker stopped mid-batch gets them again.
 from collections.abc import AsyncIterator
 from typing import Any
 
-from logiflow.app import app, runtime, topics_
+from logiflow import topics
+from logiflow.app import app
+from logiflow.domain.model import SourceRecord
 from logiflow.domain.routing import plan_route
-from logiflow.domain.state import TruckRoutes, apply_route
-from logiflow.failures import Guard, Source, source_of
-from logiflow.streaming import BatchWrites, ack, as_current_event
+from logiflow.domain.trucks import TruckRoutes, apply_route
+from logiflow.processing.batches import BatchWrites, ack
+from logiflow.processing.failure_policy import source_of
+from logiflow.processing.faust_compat import set_current_event
 from logiflow.wire import decode_route_requested, encode_route_calculated
 from tables.trucks import truck_routes
 
-AGENT = "calculate_routes"
-guard = Guard(AGENT, runtime.settings, runtime.publisher, runtime.metrics)
 
-
-async def handle_route_request(source: Source, states: BatchWrites[TruckRoutes]) -> None:
-    request = decode_route_requested(source.value, source.key, runtime.settings.max_message_bytes)
-    route = plan_route(request, runtime.gazetteer, runtime.routing,
-                       received_ms=source.timestamp_ms or 0)
-    await runtime.publisher.send(topics_.routing_events.get_topic_name(),
-                                 route.truck_id.encode(), encode_route_calculated(route))
-    states.set(route.truck_id, apply_route(states.get(route.truck_id), route, source.offset))
-
-
-@app.agent(topics_.route_requests, name=AGENT, concurrency=1)
+@app.agent(app.app_topics.route_requests, name=topics.CALCULATE_ROUTES, concurrency=1)
 async def calculate_routes(stream: Any) -> AsyncIterator[list[bool]]:
-    settings = runtime.settings
+    deps = app.deps
+    settings, policy = deps.settings, deps.policy(topics.CALCULATE_ROUTES)
+    out_topic = app.app_topics.routing_events.get_topic_name()
     states: BatchWrites[TruckRoutes] = BatchWrites(truck_routes)
 
-    async def handle(source: Source) -> None:
-        await handle_route_request(source, states)
+    async def handle(source: SourceRecord) -> None:
+        request = decode_route_requested(source.value, source.key, settings.max_message_bytes)
+        route = plan_route(request, deps.gazetteer, deps.routing, received_ms=source.timestamp_ms or 0)
+        await deps.publisher.send(out_topic, route.truck_id.encode(), encode_route_calculated(route))
+        states.set(route.truck_id, apply_route(states.get(route.truck_id), route, source.offset))
 
     async for events in stream.noack_take(settings.routing_batch, within=settings.routing_batch_wait_s):
         outcomes = []
         for event in events:
-            as_current_event(event)  # table reads and writes go to its partition
-            outcomes.append(await guard.run(source_of(event), handle))
+            set_current_event(event)  # table reads and writes go to its partition
+            outcomes.append(await policy.run(source_of(event), handle))
         states.flush()
         await ack(stream, *events)
         # The batch's outcomes (True processed, False dead-lettered), once its state is written:

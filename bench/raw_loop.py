@@ -27,9 +27,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.procinfo import vm_hwm_kb
+from logiflow.bootstrap import routing_params_from
 from logiflow.domain.geo import Gazetteer
-from logiflow.domain.routing import RoutingParams, plan_route
-from logiflow.domain.state import apply_route
+from logiflow.domain.routing import plan_route
+from logiflow.domain.trucks import apply_route
 from logiflow.errors import PoisonMessage
 from logiflow.settings import Settings
 from logiflow.wire import decode_route_requested, encode_route_calculated
@@ -38,7 +39,7 @@ from logiflow.wire import decode_route_requested, encode_route_calculated
 async def run(source: str, sink: str, group: str, count: int, commit_interval: float,
               settings: Settings, changelog: str = "") -> dict[str, Any]:
     gazetteer = Gazetteer.load()
-    params = RoutingParams.from_settings(settings)
+    params = routing_params_from(settings)
     consumer = AIOKafkaConsumer(source, bootstrap_servers=settings.bootstrap_servers,
                                 group_id=group, enable_auto_commit=False,
                                 auto_offset_reset="earliest")

@@ -42,7 +42,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # Settings a user may set for the bench; every other LOGIFLOW_* is per-run (tests.harness).
@@ -74,7 +74,6 @@ class Bench:
     def __init__(self, opts: argparse.Namespace) -> None:
         from bench.kafka_io import Kafka
         from logiflow.domain.geo import Gazetteer
-        from logiflow.domain.routing import RoutingParams
         from tests.harness import BROKER
 
         self.opts = opts
@@ -84,9 +83,10 @@ class Bench:
         self.prefixes: list[str] = []  # topics to delete at the end
         self.settings = self.worker_settings(self.env("probe"))
         from bench.payloads import route_events, route_requests
+        from logiflow.bootstrap import routing_params_from
 
         gazetteer = Gazetteer.load()
-        params = RoutingParams.from_settings(self.settings)
+        params = routing_params_from(self.settings)
         self.requests = route_requests(opts.requests, opts.trucks, gazetteer)
         self.events = route_events(self.requests[: opts.invoices], gazetteer, params)
 
@@ -262,15 +262,14 @@ class Bench:
 
     async def renderer_alone(self, saturated: bool) -> dict[str, Any]:
         """The worker's renderer configuration, rendering the same invoices, no Kafka."""
-        from logiflow.adapters.render_pool import RendererPool
+        from logiflow.bootstrap import rates_from, renderer_from, seller_from
         from logiflow.domain.invoice import price_route
-        from logiflow.runtime import Runtime
         from logiflow.wire import decode_route_calculated
 
-        runtime = Runtime.build(self.settings, cast(Any, None))  # no app: only its config is used
-        invoices = [price_route(decode_route_calculated(value, key), runtime.rates, runtime.seller)
+        rates, seller = rates_from(self.settings), seller_from(self.settings)
+        invoices = [price_route(decode_route_calculated(value, key), rates, seller)
                     for key, value in self.events]
-        pool = RendererPool.from_settings(self.settings)
+        pool = renderer_from(self.settings)
         await pool.start()
         try:
             began = time.perf_counter()

@@ -1,52 +1,55 @@
 """The Faust app: ``logiflow worker`` (= ``faust -A logiflow.app worker``).
 
-Faust's command line needs a module-level ``app``, so this module builds it, with the settings
-read from the environment once, here. Agent and table modules import ``app`` and ``runtime``
-from here and do nothing else at import time.
+:func:`create_app` is a real factory: each app gets its own settings, topics (``app.app_topics``)
+and dependency container (``app.deps``), so two apps built with different settings never touch
+each other's topics or renderers. Faust's command line needs a module-level ``app``; building it
+reads the environment and nothing else (no folder is created, no file read, nothing connects).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import faust
 
-from logiflow import topics
+from logiflow.bootstrap import Deps, build_deps
 from logiflow.kafka_admin import ensure_topics
-from logiflow.runtime import Runtime
+from logiflow.processing import faust_compat
 from logiflow.settings import Settings
+from logiflow.topics import AppTopics
 
 
 class LogiflowApp(faust.App):
     """Faust's App, plus the worker resources that must exist before agents consume."""
 
+    deps: Deps
+    app_topics: AppTopics
+    settings: Settings
+
+    async def on_first_start(self) -> None:
+        # Faust creates its data folder here, but not the folders above it.
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await super().on_first_start()
+
     async def on_start(self) -> None:
-        # Runs before the producer, consumer and agents start: topics exist before we
-        # subscribe (Faust ignores a missing topic at assignment), the renderer before
-        # the first invoice.
+        # Runs before the producer, consumer and agents start: Faust's internals are checked,
+        # topics exist before we subscribe (Faust ignores a missing topic at assignment), the
+        # renderer before the first invoice.
+        faust_compat.check(self)
         await super().on_start()
-        await ensure_topics(settings, [
-            (topics_.route_requests.get_topic_name(), settings.partitions),
-            (topics_.routing_events.get_topic_name(), settings.partitions),
-            (topics_.invoice_events.get_topic_name(), settings.partitions),
-            (topics_.dlq.get_topic_name(), 1),
-        ])
-        await runtime.start()
+        await ensure_topics(self.settings, self.app_topics.specs())
+        await self.deps.start()
 
     async def on_shutdown(self) -> None:
         # After the agents stopped: no render is in flight any more.
-        await runtime.stop()
+        await self.deps.stop()
         await super().on_shutdown()
 
 
-def create_app(settings: Settings) -> faust.App:
-    datadir = (settings.data_dir / settings.app_id).absolute()
-    datadir.mkdir(parents=True, exist_ok=True)  # Faust does not create it
-    return LogiflowApp(
+def create_app(settings: Settings) -> LogiflowApp:
+    app = LogiflowApp(
         settings.app_id,
         broker=settings.broker,
         store=settings.store,
-        datadir=str(datadir),
+        datadir=str((settings.data_dir / settings.app_id).absolute()),
         autodiscover=["agents", "tables", "logiflow.web"],
         origin="logiflow",
         # Values stay raw bytes end to end: our decoders see exactly what producers sent (so
@@ -74,28 +77,11 @@ def create_app(settings: Settings) -> faust.App:
         web_stats_enabled=False,
         web_metrics_enabled=False,
     )
+    app.settings = settings
+    app.app_topics = AppTopics(app, settings.topic_prefix, settings.partitions,
+                               settings.dlq_topic)
+    app.deps = build_deps(settings, app)
+    return app
 
 
-class Topics:
-    """The app's topic objects, declared once with their pinned names."""
-
-    def __init__(self, app: faust.App, settings: Settings) -> None:
-        def topic(name: str, partitions: int) -> Any:
-            return app.topic(settings.topic(name), key_type=bytes, value_type=bytes,
-                             partitions=partitions)
-
-        p = settings.partitions
-        self.route_requests = topic(topics.ROUTE_REQUESTS, p)
-        self.routing_events = topic(topics.ROUTING_EVENTS, p)
-        self.invoice_events = topic(topics.INVOICE_EVENTS, p)
-        # Failures and their lifecycle events share this topic; one partition orders them all.
-        self.dlq = app.topic(settings.topic(settings.dlq_topic), key_type=bytes, value_type=bytes,
-                             partitions=1)
-
-
-settings = Settings.from_env()
-app = create_app(settings)
-runtime = Runtime.build(settings, app)
-topics_ = Topics(app, settings)
-
-
+app = create_app(Settings.from_env())

@@ -36,21 +36,39 @@ class TransientFailure(LogiflowError):
     dependency named in the message (renderer, invoice store, broker).
     """
 
+    reason = "transient"  # the DLQ reason code when retries are spent
+
 
 class RenderFailed(TransientFailure):
     """The PDF renderer raised. Operator: read the renderer traceback in the worker log."""
 
+    reason = "render-failed"
+
 
 class RenderTimeout(TransientFailure):
-    """The PDF renderer did not answer within the time limit; its process was killed and replaced."""
+    """The PDF renderer did not answer within the time limit; its process was killed and replaced.
+
+    Operator: if it repeats, look for invoices with unusually long texts or a loaded machine
+    (``LOGIFLOW_RENDER_TIMEOUT_S``); the message is retried, then dead-lettered.
+    """
+
+    reason = "render-timeout"
 
 
 class RenderCrashed(TransientFailure):
-    """A PDF renderer process died (crash, OOM kill); it was replaced."""
+    """A PDF renderer process died (crash, OOM kill); it was replaced.
+
+    Operator: check the worker log and the kernel log (``dmesg``) for an OOM kill; the message
+    is retried, then dead-lettered.
+    """
+
+    reason = "render-crashed"
 
 
 class InvoiceStoreError(TransientFailure):
     """Writing an invoice PDF failed (disk full, permissions). Operator: check the invoice folder."""
+
+    reason = "store-failed"
 
 
 class BrokerError(LogiflowError):

@@ -7,7 +7,7 @@ prefixed by Faust with the app id to name their changelog topics
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 # Topics (all keyed by truck id, JSON values).
 ROUTE_REQUESTS: Final = "routing.requests"
@@ -26,3 +26,28 @@ DLQ_ENTRIES: Final = "dlq-entries"            # per DLQ entry id: the entry and 
 ROUTE_REQUESTED: Final = "RouteRequested"
 ROUTE_CALCULATED: Final = "RouteCalculated"
 INVOICE_GENERATED: Final = "InvoiceGenerated"
+
+# Agents (named in DLQ headers and metrics).
+CALCULATE_ROUTES: Final = "calculate_routes"
+GENERATE_INVOICES: Final = "generate_invoices"
+INDEX_DEAD_LETTERS: Final = "index_dead_letters"
+
+
+class AppTopics:
+    """An app's topic objects, declared once with their pinned names and the deployment prefix."""
+
+    def __init__(self, app: Any, prefix: str, partitions: int, dlq_topic: str = DLQ) -> None:
+        def topic(name: str, n: int) -> Any:
+            return app.topic(f"{prefix}{name}", key_type=bytes, value_type=bytes, partitions=n)
+
+        self.partitions = partitions
+        self.route_requests = topic(ROUTE_REQUESTS, partitions)
+        self.routing_events = topic(ROUTING_EVENTS, partitions)
+        self.invoice_events = topic(INVOICE_EVENTS, partitions)
+        # Failures and their lifecycle events share this topic; one partition orders them all.
+        self.dlq = topic(dlq_topic, 1)
+
+    def specs(self) -> list[tuple[str, int]]:
+        """(name, partitions) of every topic, for creation before anything subscribes."""
+        return [(t.get_topic_name(), self.partitions if t is not self.dlq else 1)
+                for t in (self.route_requests, self.routing_events, self.invoice_events, self.dlq)]

@@ -99,7 +99,7 @@ class FakeRenderer:
 
 
 class RecordingPublisher:
-    """A :class:`logiflow.failures.Publisher` that records what would have been sent."""
+    """A :class:`logiflow.processing.failure_policy.Publisher` that records what would have been sent."""
 
     def __init__(self) -> None:
         self.sent: list[dict[str, object]] = []

@@ -14,31 +14,11 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Protocol
 
 from logiflow.domain.invoice import is_invoice_id
 from logiflow.errors import InvoiceStoreError
 
 SUFFIX = ".pdf"
-
-
-class InvoiceStore(Protocol):
-    """Create-once storage of invoice PDFs, keyed by invoice id."""
-
-    def put_if_absent(self, invoice_id: str, data: bytes) -> tuple[str, bool]:
-        """Store ``data`` unless the id exists: (location, True if this call created it).
-
-        Raises ValueError for a malformed id and InvoiceStoreError if storage fails.
-        """
-        ...
-
-    def get_path(self, invoice_id: str) -> Path | None:
-        """The stored file, or None (absent, malformed id, or not safely inside the store)."""
-        ...
-
-    def exists(self, invoice_id: str) -> bool: ...
-
-    def count(self) -> int: ...
 
 
 def check_invoice_id(invoice_id: str) -> str:

@@ -11,14 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import TYPE_CHECKING
 
 from logiflow.domain.geo import Gazetteer, haversine_km
 from logiflow.domain.model import Place, RouteCalculated, RouteRequested, content_id
 from logiflow.errors import ConfigError
-
-if TYPE_CHECKING:
-    from logiflow.settings import Settings
 
 EVENT_ID_PREFIX = "rc"
 ROUTE_ID_PREFIX = "rt"
@@ -48,12 +44,6 @@ class RoutingParams:
             raise ConfigError(f"average speed must be > 0 km/h, got {self.avg_speed_kmh}")
         if not self.stop_dwell_min >= 0:
             raise ConfigError(f"stop dwell must be >= 0 minutes, got {self.stop_dwell_min}")
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RoutingParams:
-        """The routing part of the worker's settings."""
-        return cls(road_factor=settings.road_factor, avg_speed_kmh=settings.avg_speed_kmh,
-                   stop_dwell_min=settings.stop_dwell_min)
 
 
 def path_km(points: Sequence[Place]) -> float:

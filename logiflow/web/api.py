@@ -29,9 +29,10 @@ from faust.web import Request, Response, View
 from yarl import URL
 
 from logiflow import __version__
-from logiflow.app import app, runtime, topics_
+from logiflow.app import app
 from logiflow.domain import dlq
-from logiflow.domain.state import truck_view
+from logiflow.domain.trucks import truck_view
+from logiflow.processing import faust_compat
 from logiflow.web import panels, params, prom
 from logiflow.web.errors import (
     ApiError,
@@ -106,11 +107,11 @@ def worker_info() -> Json:
 
 
 def read_only() -> bool:
-    return not runtime.settings.api_token
+    return not app.deps.settings.api_token
 
 
 def require_token(request: Request) -> None:
-    token = runtime.settings.api_token
+    token = app.deps.settings.api_token
     if not token:
         raise ReadOnly("read-only: no LOGIFLOW_API_TOKEN is set on this worker, so replay and "
                        "discard are disabled", readOnly=True)
@@ -168,19 +169,16 @@ def coverage() -> Json:
         actives, _ = assigned()
         mine = actives.get(topic, [])
     return {"workers": [me()], "tablePartitions": mine,
-            "partitionsTotal": runtime.settings.partitions, "allWorkers": others}
+            "partitionsTotal": app.deps.settings.partitions, "allWorkers": others}
 
 
 def breakers() -> list[Json]:
-    from agents.invoicing import guard as invoicing_guard
-    from agents.routing import guard as routing_guard
-
-    return [routing_guard.breaker.snapshot(), invoicing_guard.breaker.snapshot()]
+    return [b.snapshot() for b in app.deps.breakers]
 
 
 def source_topics() -> set[str]:
-    return {t.get_topic_name() for t in (topics_.route_requests, topics_.routing_events,
-                                         topics_.dlq)}
+    return {t.get_topic_name() for t in (app.app_topics.route_requests, app.app_topics.routing_events,
+                                         app.app_topics.dlq)}
 
 
 def assigned_source_tps() -> list[Any]:
@@ -214,7 +212,7 @@ async def consumer_lag() -> list[Json]:
     ends = app.monitor.tp_end_offsets
     # Committed offsets: the monitor sees our commits; offsets committed before this worker
     # started are only in the consumer's own map (read on assignment).
-    committed = {**getattr(app.consumer, "_committed_offset", {}), **app.monitor.tp_committed_offsets}
+    committed = {**faust_compat.committed_offsets(app), **app.monitor.tp_committed_offsets}
     read = app.monitor.tp_read_offsets
     rows = []
     for tp in assigned_source_tps():
@@ -239,9 +237,9 @@ async def broker_status() -> Json:
 
     if _broker_check is not None and time.monotonic() - _broker_check[0] < 2.0:
         return _broker_check[1]
-    client = AIOKafkaClient(bootstrap_servers=runtime.settings.bootstrap_servers,
+    client = AIOKafkaClient(bootstrap_servers=app.deps.settings.bootstrap_servers,
                             request_timeout_ms=int(KAFKA_TIMEOUT_S * 1000))
-    status: Json = {"bootstrapServers": runtime.settings.bootstrap_servers}
+    status: Json = {"bootstrapServers": app.deps.settings.bootstrap_servers}
     try:
         await asyncio.wait_for(client.bootstrap(), KAFKA_TIMEOUT_S)
         status.update(reachable=True, brokers=len(client.cluster.brokers()), error=None)
@@ -270,9 +268,9 @@ def kafka_version() -> str | None:
 async def overview(self: View, request: Request) -> Json:
     p = query(request, "window")
     window = p.integer("window", 120, 10, 600)
-    metrics = runtime.metrics
+    metrics = app.deps.metrics
     now_s = int(metrics.clock())
-    stats = getattr(runtime.renderer, "stats", None) or {}
+    stats = app.deps.renderer.stats
     renderer = {k: v for k, v in stats.items() if k != "render_seconds"}
     if "render_seconds" in stats:
         rs = stats["render_seconds"]
@@ -286,7 +284,7 @@ async def overview(self: View, request: Request) -> Json:
         "covers": coverage(),
         "readOnly": read_only(),
         "totals": panels.totals(truck_routes.values(), truck_invoices.values(),
-                                runtime.settings.currency),
+                                app.deps.settings.currency),
         "processed": {a: metrics.processed.get(a, 0) for a in AGENTS} | snapshot["processed"],
         "deadLettered": snapshot["deadLettered"],
         "retries": snapshot["retries"],
@@ -315,7 +313,7 @@ async def trucks(self: View, request: Request) -> Json:
 async def truck(self: View, request: Request, truck: str) -> Any:
     truck_id = params.truck_id(truck)
     query(request)
-    partition = partition_for_key(truck_id.encode(), runtime.settings.partitions)
+    partition = partition_for_key(truck_id.encode(), app.deps.settings.partitions)
 
     async def local() -> Json:
         routes, invoices = truck_routes.get(truck_id), truck_invoices.get(truck_id)
@@ -399,7 +397,7 @@ async def indexed_entry(entry_id: str) -> tuple[Any, dlq.Entry]:
     """The DLQ index folded from Kafka (as the CLI does) and the entry in it."""
     from logiflow.dlq_ops import read_index
 
-    index = await read_index(runtime.settings, timeout_s=20.0)
+    index = await read_index(app.deps.settings, timeout_s=20.0)
     entry = index.entries.get(entry_id)
     if entry is None:
         raise NotFound("no such DLQ entry", id=entry_id)
@@ -423,7 +421,7 @@ class ReplayEntry(View):
         from logiflow.dlq_ops import DlqOperator
 
         index, entry = await indexed_entry(entry_id)
-        async with DlqOperator(runtime.settings, by=operator()) as op:
+        async with DlqOperator(app.deps.settings, by=operator()) as op:
             [outcome] = await op.replay(index, [entry], apply=True)
         body = {"id": entry_id, "action": outcome.action, "detail": outcome.detail,
                 "replayCount": entry.get("replayCount", 0) + (outcome.action == "replayed")}
@@ -451,7 +449,7 @@ class DiscardEntry(View):
         _index, entry = await indexed_entry(entry_id)
         if entry.get("status") == "discarded":
             raise Conflict("already discarded", id=entry_id, action="skipped")
-        async with DlqOperator(runtime.settings, by=operator()) as op:
+        async with DlqOperator(app.deps.settings, by=operator()) as op:
             await op.discard(entry, reason)
         return {"id": entry_id, "action": "discarded", "detail": reason}
 
@@ -464,7 +462,7 @@ async def health(self: View, request: Request) -> Json:
     query(request)
     actives, standbys = assigned()
     broker = await broker_status()
-    stats = getattr(runtime.renderer, "stats", None) or {}
+    stats = app.deps.renderer.stats
     return {
         "status": "ok" if broker["reachable"] else "degraded",
         "broker": broker,
@@ -484,7 +482,7 @@ async def health(self: View, request: Request) -> Json:
 @json_endpoint
 async def metrics_text(self: View, request: Request) -> Response:
     query(request)
-    m = runtime.metrics
+    m = app.deps.metrics
     out = prom.Exposition()
     agents = sorted(set(AGENTS) | set(m.processed))
     out.counter("logiflow_events_processed", "Events an agent processed successfully.",
@@ -507,7 +505,7 @@ async def metrics_text(self: View, request: Request) -> Response:
               [({"agent": b["name"]}, int(b["state"] == "open")) for b in snaps])
     out.counter("logiflow_breaker_opened", "Times an agent's circuit breaker opened.",
                 [({"agent": b["name"]}, b["timesOpened"]) for b in snaps])
-    stats = getattr(runtime.renderer, "stats", None)
+    stats = app.deps.renderer.stats
     if stats and "render_seconds" in stats:
         rs = stats["render_seconds"]
         out.histogram("logiflow_render_seconds", "Time to render one invoice PDF.",

@@ -20,7 +20,7 @@ from typing import Any
 
 from faust.web import Request, Response, View
 
-from logiflow.app import app, runtime
+from logiflow.app import app
 from logiflow.domain.invoice import is_invoice_id
 from logiflow.web.api import json_endpoint
 from logiflow.web.errors import BadRequest, NotFound
@@ -68,7 +68,7 @@ async def static(self: View, request: Request, name: str) -> Response:
 
 def read_invoice(invoice_id: str) -> bytes | None:
     """The stored PDF's bytes, or None. Blocking: run in a thread."""
-    path: Path | None = runtime.store.get_path(invoice_id)
+    path: Path | None = app.deps.store.get_path(invoice_id)
     if path is None:
         return None
     try:

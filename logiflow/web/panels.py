@@ -14,7 +14,7 @@ from typing import Any
 
 from logiflow.domain import dlq
 from logiflow.domain.invoice import is_invoice_id
-from logiflow.domain.state import truck_view
+from logiflow.domain.trucks import truck_view
 
 Json = dict[str, Any]
 

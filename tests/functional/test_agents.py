@@ -132,9 +132,7 @@ def test_a_render_that_fails_a_few_times_succeeds_within_the_retry_budget(fakes:
 
 def test_a_message_that_keeps_failing_while_the_renderer_is_healthy_is_dead_lettered_after_the_attempts(
         fakes: Fakes, monkeypatch: Any):
-    from logiflow.app import settings
-
-    attempts = settings.retry_attempts
+    attempts = fakes.deps.settings.retry_attempts
     fakes.renderer.raise_next = [RenderFailed("this invoice breaks the PDF library")] * 50
 
     async def body(agent: Any) -> None:
@@ -163,15 +161,17 @@ def test_a_renderer_outage_opens_the_breaker_and_nothing_is_dead_lettered(fakes:
         if fakes.renderer.health_checks >= probes_while_down:
             fakes.renderer.fail_with = None  # the renderer comes back
 
-    monkeypatch.setattr(invoicing.guard, "sleep", sleep)
+    policy = fakes.deps.policy("generate_invoices")
+    assert policy.breaker.opened == 0  # a fresh container per test
+    monkeypatch.setattr(policy, "sleep", sleep)
 
     async def body(agent: Any) -> None:
         await agent.put(key=b"TR-7", value=as_bytes(SEED))
 
     run(invoicing.generate_invoices, body)
 
-    assert invoicing.guard.breaker.opened >= 1
-    assert invoicing.guard.breaker.state == "closed"
+    assert policy.breaker.opened == 1
+    assert policy.breaker.state == "closed"
     assert dlq_records(fakes) == []
     assert len(fakes.publisher.to("invoice.events")) == 1
 

@@ -1,4 +1,4 @@
-"""The failure policy (Guard): poison, transient with backoff, the circuit breaker, unexpected errors,
+"""The failure policy (FailurePolicy): poison, transient with backoff, the circuit breaker, unexpected errors,
 acknowledged DLQ writes and replay resolution. Fake clock and recorded sleeps: nothing waits."""
 
 from __future__ import annotations
@@ -11,9 +11,18 @@ from typing import Any
 import pytest
 
 from logiflow.domain import dlq
-from logiflow.errors import PoisonMessage, RenderTimeout, TransientFailure, WorkerStopping
-from logiflow.failures import REASONS, Guard, Source
-from logiflow.metrics import Metrics
+from logiflow.domain.model import SourceRecord as Source
+from logiflow.errors import (
+    InvoiceStoreError,
+    PoisonMessage,
+    RenderCrashed,
+    RenderFailed,
+    RenderTimeout,
+    TransientFailure,
+    WorkerStopping,
+)
+from logiflow.processing.failure_policy import FailurePolicy
+from logiflow.processing.metrics import Metrics
 from logiflow.settings import Settings
 from tests.fakes import RecordingPublisher
 
@@ -31,7 +40,7 @@ class FakeClock:
 
 
 class Harness:
-    """A Guard wired to recording fakes; ``log`` is the order in which things happened."""
+    """A FailurePolicy wired to recording fakes; ``log`` is the order in which things happened."""
 
     def __init__(self, publisher: RecordingPublisher | None = None,
                  health: list[bool] | None = None, **settings: Any) -> None:
@@ -45,7 +54,7 @@ class Harness:
         self.sleeps: list[float] = []
         self.log: list[str] = []
         self.health = list(health) if health is not None else None
-        self.guard = Guard(
+        self.guard = FailurePolicy(
             AGENT, self.settings, self.publisher, self.metrics,
             health_check=self._health if health is not None else None,
             pause=lambda: self.log.append("pause"), resume=lambda: self.log.append("resume"),
@@ -135,15 +144,19 @@ def test_backoff_delays_are_capped_at_retry_max():
     assert all(d >= 0.75 for d in later)  # at least half the cap once 1·2^(n-1) exceeds it
 
 
-@pytest.mark.parametrize("exc", [*(kind("it failed") for kind in REASONS), TransientFailure("down")],
-                         ids=lambda e: type(e).__name__)
-def test_a_message_failing_transiently_with_a_healthy_dependency_is_dead_lettered_after_all_attempts(exc):
+@pytest.mark.parametrize(("exc", "code"), [
+    (RenderTimeout("it failed"), "render-timeout"), (RenderCrashed("it failed"), "render-crashed"),
+    (RenderFailed("it failed"), "render-failed"), (InvoiceStoreError("it failed"), "store-failed"),
+    (TransientFailure("down"), "transient"),
+], ids=lambda e: type(e).__name__ if isinstance(e, BaseException) else e)
+def test_a_message_failing_transiently_with_a_healthy_dependency_is_dead_lettered_after_all_attempts(
+        exc, code):
     h = Harness(health=[True] * 10, retry_attempts=4, breaker_threshold=3)
     assert h.run(h.handler(exc)) is False
     assert h.handled == 4
     [headers] = h.dead_letters()
     assert headers["logiflow.dlq.kind"] == "transient"
-    assert headers["logiflow.dlq.reason"] == REASONS.get(type(exc), "transient")
+    assert headers["logiflow.dlq.reason"] == code
     assert headers["logiflow.dlq.attempts"] == "4"
     assert headers["logiflow.dlq.error.class"] == type(exc).__name__
     assert int(headers["logiflow.dlq.first.failure"]) < int(headers["logiflow.dlq.last.failure"])

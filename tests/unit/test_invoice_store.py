@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from logiflow.adapters.invoice_store import FileInvoiceStore, InvoiceStore
+from logiflow.adapters.invoice_store import FileInvoiceStore
 from logiflow.domain.invoice import invoice_id_for
 from logiflow.errors import InvoiceStoreError
+from logiflow.ports import InvoiceStore
 from tests.fakes import FakeInvoiceStore
 
 ID = invoice_id_for("rc-store-1")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 from collections.abc import Sequence
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from logiflow.bootstrap import routing_params_from
 from logiflow.domain.geo import Gazetteer, haversine_km
 from logiflow.domain.model import Place, PlaceRef, RouteRequested
 from logiflow.domain.routing import RoutingParams, order_stops, path_km, plan_route
@@ -115,11 +115,11 @@ def test_ordering_beats_input_and_nearest_neighbour_and_nearly_matches_brute_for
     assert suboptimal <= 10  # rare in practice: none of these 200 cases today
 
 
-def test_twenty_five_stops_are_ordered_quickly_enough_to_run_per_message() -> None:
+def test_the_most_stops_a_request_may_have_are_ordered_into_a_shorter_permutation() -> None:
+    # Its speed is measured by the routing benchmarks (bench/), not asserted here.
     places = random_places(random.Random(7), 27)
-    started = time.perf_counter()
     ordered = order_stops(places[0], places[1:-1], places[-1])
-    assert time.perf_counter() - started < 1.0
+    assert sorted(ordered, key=repr) == sorted(places[1:-1], key=repr)
     assert length(places[0], ordered, places[-1]) <= length(places[0], places[1:-1], places[-1])
 
 
@@ -127,7 +127,7 @@ def test_twenty_five_stops_are_ordered_quickly_enough_to_run_per_message() -> No
 
 def test_params_come_from_settings() -> None:
     settings = Settings.from_env({}, road_factor=1.4, avg_speed_kmh=60.0, stop_dwell_min=15.0)
-    assert RoutingParams.from_settings(settings) == RoutingParams(1.4, 60.0, 15.0)
+    assert routing_params_from(settings) == RoutingParams(1.4, 60.0, 15.0)
 
 
 @pytest.mark.parametrize("kwargs", [{"road_factor": 0.9}, {"avg_speed_kmh": 0.0},

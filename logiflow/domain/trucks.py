@@ -88,3 +88,17 @@ def truck_view(routes: TruckRoutes | None, invoices: TruckInvoices | None) -> di
         "recentRoutes": routes.get("recent", []),
         "recentInvoices": invoices.get("recent", []),
     }
+
+
+def issued_record(generated: InvoiceGenerated, issued_at_ms: int) -> dict[str, Any]:
+    """The ``invoices-issued`` table value for a published InvoiceGenerated.
+
+    Its presence makes invoicing idempotent; the web's invoice list reads these fields.
+    ``issued_at_ms`` is the wall-clock time it was published (the agent's clock).
+    """
+    return {
+        "invoiceNumber": generated.invoice_number, "truckId": generated.truck_id,
+        "gross": str(generated.gross), "currency": generated.currency,
+        "routeEventId": generated.route_event_id, "timestamp": generated.timestamp_ms,
+        "issuedAt": issued_at_ms,
+    }

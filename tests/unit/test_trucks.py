@@ -6,7 +6,7 @@ import copy
 from decimal import Decimal
 
 from logiflow.domain.model import InvoiceGenerated, Place, RouteCalculated
-from logiflow.domain.state import RECENT, apply_invoice, apply_route, truck_view
+from logiflow.domain.trucks import RECENT, apply_invoice, apply_route, truck_view
 
 T0 = 1_795_735_109_000  # 2026-11-26T23:18:29Z
 HAMBURG, BERLIN, MUNICH = Place(53.55, 9.99, "Hamburg"), Place(52.52, 13.40, "Berlin"), \

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
-from faust import streams
-
-from logiflow.streaming import BatchWrites, as_current_event
+from logiflow.processing import faust_compat
+from logiflow.processing.batches import BatchWrites
+from logiflow.processing.faust_compat import set_current_event as as_current_event
 
 
 class RecordingTable(dict[str, Any]):
@@ -18,8 +18,7 @@ class RecordingTable(dict[str, Any]):
         self.writes: list[tuple[str, Any, object]] = []
 
     def __setitem__(self, key: str, value: Any) -> None:
-        ref = streams._current_event.get(None)
-        self.writes.append((key, value, ref() if ref is not None else None))
+        self.writes.append((key, value, faust_compat.current_event()))
         super().__setitem__(key, value)
 
 

@@ -8,7 +8,7 @@
   itself is at fault and is dead-lettered once ``retry_attempts`` are spent;
 * anything else is *unexpected*: logged with its traceback and dead-lettered.
 
-The DLQ write is acknowledged by the broker before :meth:`Guard.run` returns, so the source
+The DLQ write is acknowledged by the broker before :meth:`FailurePolicy.run` returns, so the source
 message is only counted processed (and its offset committed by Faust) once its DLQ record is
 safe: a crash in between duplicates at worst, never loses.
 """
@@ -21,49 +21,23 @@ import random
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 from logiflow import __version__
 from logiflow.domain import dlq
-from logiflow.errors import (
-    InvoiceStoreError,
-    PoisonMessage,
-    RenderCrashed,
-    RenderFailed,
-    RenderTimeout,
-    TransientFailure,
-    WorkerStopping,
-)
-from logiflow.metrics import Metrics
+from logiflow.domain.model import SourceRecord
+from logiflow.errors import PoisonMessage, TransientFailure, WorkerStopping
+from logiflow.ports import Publisher
+from logiflow.processing.metrics import Metrics
 from logiflow.settings import Settings
 
 log = logging.getLogger(__name__)
 
-REASONS: dict[type[BaseException], str] = {
-    RenderTimeout: "render-timeout",
-    RenderCrashed: "render-crashed",
-    RenderFailed: "render-failed",
-    InvoiceStoreError: "store-failed",
-}
-
-
-class Publisher(Protocol):
-    """Sends a record to Kafka. ``wait`` returns only after the broker acknowledged it."""
-
-    async def send(self, topic: str, key: bytes | None, value: bytes, *,
-                   headers: list[tuple[str, bytes]] | None = None,
-                   timestamp_ms: int | None = None, wait: bool = False) -> None: ...
-
-
-# The consumed record a handler works on (what Faust's event carries, as plain values).
-Source = dlq.SourceRecord
-
-
-def source_of(event: Any) -> Source:
-    """A Faust event → :class:`Source` (raw key, value and headers exactly as consumed)."""
+def source_of(event: Any) -> SourceRecord:
+    """A Faust event → :class:`SourceRecord` (raw key, value and headers exactly as consumed)."""
     message = event.message
     timestamp = message.timestamp
-    return Source(
+    return SourceRecord(
         topic=message.topic, partition=message.partition, offset=message.offset,
         timestamp_ms=int(timestamp * 1000) if timestamp else None,
         key=message.key if isinstance(message.key, bytes | None) else str(message.key).encode(),
@@ -87,7 +61,7 @@ class CircuitBreaker:
                 "openedAt": self.opened_at, "closedAt": self.closed_at}
 
 
-class Guard:
+class FailurePolicy:
     """Runs one message's handler under the failure policy, for one agent."""
 
     def __init__(self, agent: str, settings: Settings, publisher: Publisher, metrics: Metrics, *,
@@ -115,7 +89,7 @@ class Guard:
         delay = min(self.settings.retry_max_s, self.settings.retry_base_s * 2 ** (attempt - 1))
         return delay * (0.5 + self._rng.random() / 2)
 
-    async def run(self, source: Source, handler: Callable[[Source], Awaitable[None]]) -> bool:
+    async def run(self, source: SourceRecord, handler: Callable[[SourceRecord], Awaitable[None]]) -> bool:
         """Process ``source`` with ``handler``; True if it succeeded, False if dead-lettered."""
         attempts = 0
         first_failure: int | None = None
@@ -140,7 +114,7 @@ class Guard:
                     attempts, first_failure = 0, None
                     continue
                 if attempts >= self.settings.retry_attempts:
-                    await self.dead_letter(source, "transient", REASONS.get(type(exc), "transient"),
+                    await self.dead_letter(source, "transient", exc.reason,
                                            exc, attempts, first_failure, now)
                     return False
                 await self.sleep(self.backoff(attempts))
@@ -191,7 +165,7 @@ class Guard:
         log.warning("%s: circuit breaker CLOSED after %.1f s: dependency back", self.agent,
                     self.clock() - (self.breaker.opened_at or self.clock()))
 
-    async def dead_letter(self, source: Source, kind: str, reason: str, exc: BaseException,
+    async def dead_letter(self, source: SourceRecord, kind: str, reason: str, exc: BaseException,
                           attempts: int, first_ms: int, last_ms: int) -> None:
         """Send the DLQ record and wait for the broker's ack, retrying until it is safe."""
         failure = dlq.Failure(
@@ -207,7 +181,7 @@ class Guard:
                                      record.value, record.headers)
         self.metrics.mark_dead_lettered(self.agent, kind)
 
-    async def _resolve_if_replay(self, source: Source) -> None:
+    async def _resolve_if_replay(self, source: SourceRecord) -> None:
         entry_id = dlq.header(source.headers, dlq.H_REPLAY_ENTRY)
         if not entry_id:
             return

@@ -1,0 +1,1 @@
+"""Faust-facing, agent-agnostic processing: the failure policy, batches, compat hooks, metrics."""

@@ -1,0 +1,90 @@
+"""Every private Faust attribute LogiFlow touches, in one place, checked at worker start.
+
+Faust has no public API for three things the agents need:
+
+* making an event *current* for table writes in the agent's own task (tables read the context
+  variable ``faust.streams._current_event`` to pick the changelog and store partition);
+* taking events an agent holds unacked out of the consumer's in-flight set at a shutdown
+  (``Consumer._unacked_messages``), so the shutdown neither waits for them nor commits them;
+* the offsets the consumer last committed (``Consumer._committed_offset``), for the stats page.
+
+:func:`check` runs when the worker starts (``LogiflowApp.on_start``): on a faust-streaming
+version outside the tested range, or one whose internals moved, the worker stops at once with
+:class:`FaustIncompatible` instead of mis-partitioning state or hanging at shutdown later.
+ruff's SLF001 is enabled everywhere else (pyproject.toml), so a new private access elsewhere
+needs a reason.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from contextvars import ContextVar
+from typing import Any
+
+import faust
+from faust import streams
+
+from logiflow.errors import LogiflowError
+
+# The faust-streaming versions whose internals this module was checked against.
+TESTED = ("0.15.",)
+
+
+class FaustIncompatible(LogiflowError):
+    """The installed faust-streaming lacks an internal LogiFlow relies on.
+
+    Operator: install a faust-streaming version in the range pinned in pyproject.toml.
+    """
+
+
+def set_current_event(event: Any) -> None:
+    """Make ``event`` the one Faust's tables read and write for (changelog and store partition).
+
+    Only the context variable tables read is set, in the agent's task. Not the stream's own
+    ``current_event`` attribute: ``noack_take`` reads that one, in another task, to record which
+    event it just buffered, so changing it makes a batch lose an event.
+    """
+    streams._current_event.set(weakref.ref(event))
+
+
+def current_event() -> Any:
+    """The event table writes currently go to (public in Faust)."""
+    return streams.current_event()
+
+
+def abandon_unacked(app: Any, topic: str) -> int:
+    """Make the worker stop waiting for the events of ``topic`` it took but did not ack.
+
+    For an agent that must end without processing what it holds (the worker is stopping while
+    its dependency is down). Acking those events would commit their offsets: lost. Leaving them
+    makes Faust's shutdown wait for them until it is killed. Removed from the consumer's
+    in-flight set, they are neither acked nor waited for; their offsets stay uncommitted, so
+    they are delivered again after the restart.
+    """
+    in_flight = app.consumer._unacked_messages
+    mine = [m for m in list(in_flight) if m.topic == topic and not m.acked]
+    for message in mine:
+        in_flight.discard(message)
+    return len(mine)
+
+
+def committed_offsets(app: Any) -> Mapping[Any, int | None]:
+    """The offsets the consumer committed last, by topic-partition (empty before the first)."""
+    return dict(app.consumer._committed_offset)
+
+
+def check(app: Any) -> None:
+    """Fail loudly now if the internals above are not what this module expects."""
+    version = faust.__version__
+    if not version.startswith(TESTED):
+        raise FaustIncompatible(f"faust-streaming {version} is untested with LogiFlow "
+                                f"(tested: {', '.join(v + 'x' for v in TESTED)})")
+    if not isinstance(getattr(streams, "_current_event", None), ContextVar):
+        raise FaustIncompatible("faust.streams._current_event is no longer a ContextVar")
+    consumer = app.consumer
+    for name, kind in (("_unacked_messages", weakref.WeakSet), ("_committed_offset", dict)):
+        value = getattr(consumer, name, None)
+        if not isinstance(value, kind):
+            raise FaustIncompatible(f"Faust's Consumer.{name} is missing or no longer a "
+                                    f"{kind.__name__} (got {type(value).__name__})")
