@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import faust
 
     from logiflow.adapters.invoice_store import InvoiceStore
+    from logiflow.adapters.render_stats import RenderStats
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ class Renderer(Protocol):
     async def render(self, invoice: Invoice) -> bytes: ...
 
     async def healthy(self) -> bool: ...
+
+    def stats(self) -> RenderStats: ...
 
 
 class FaustPublisher:

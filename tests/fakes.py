@@ -93,7 +93,6 @@ class FakeRenderer:
         self.health_checks += 1
         return self.fail_with is None
 
-    @property
     def stats(self) -> dict[str, object]:
         return {"rendered": len(self.rendered), "workers": 1}
 
