@@ -1,7 +1,9 @@
 """The renderer pool with real child processes: concurrency, faults, recovery, recycling.
 
-Faults are injected through the pool's fault file (fail | hang | crash), read by the child at
-the start of every render, so a test can switch a fault on and off while the pool runs.
+Faults are injected through the pool's fault file (fail | hang | crash), the test seam in
+logiflow/adapters/render_faults.py, read by the child at the start of every render, so a test
+can switch a fault on and off while the pool runs. The contract the pool shares with
+tests.fakes.FakeRenderer is in test_renderer_contract.py.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from logiflow.adapters.render_pool import RendererPool
 from logiflow.adapters.render_stats import DURATION_BUCKETS
 from logiflow.errors import RenderCrashed, RenderFailed, RenderTimeout
 from logiflow.settings import Settings
-from tests.unit.test_pdf import route_invoice
+from tests.factories import route_invoice
+from tests.harness import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,6 +44,12 @@ def set_fault(fault: Path, kind: str | None) -> None:
         fault.unlink()
     else:
         fault.write_text(kind)
+
+
+async def child_took_the_invoice(fault: Path) -> None:
+    """Wait until a child has started the render: it consumed the one-shot (``times`` 1) fault."""
+    await asyncio.to_thread(wait_for, lambda: not fault.exists(), 20,
+                            "a renderer child to take the invoice", 0.01)
 
 
 @pytest.fixture
@@ -140,13 +149,13 @@ def test_healthy_is_false_during_a_fault_and_true_after(fault: Path) -> None:
 
 def test_a_cancelled_render_does_not_leak_its_answer_to_the_next_caller(fault: Path) -> None:
     async def scenario(pool: RendererPool) -> None:
-        set_fault(fault, "hang")
+        set_fault(fault, "hang FIRST 1")
         task = asyncio.create_task(pool.render(route_invoice("FIRST")))
-        await asyncio.sleep(0.3)
+        await child_took_the_invoice(fault)  # it hangs in FIRST now, and the fault is gone
+        assert not task.done()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        set_fault(fault, None)
         second = route_invoice("SECOND")
         assert await pool.render(second) == ReportlabInvoiceRenderer().render(second)
 
@@ -184,9 +193,10 @@ def test_stop_during_a_render_fails_that_render_and_kills_every_child(fault: Pat
     async def main() -> None:
         pool = RendererPool(workers=2, timeout_s=30, recycle_after=100, fault_file=str(fault))
         await pool.start()
-        set_fault(fault, "hang")
-        task = asyncio.create_task(pool.render(route_invoice()))
-        await asyncio.sleep(0.3)
+        set_fault(fault, "hang TRUCK-042 1")
+        task = asyncio.create_task(pool.render(route_invoice("TRUCK-042")))
+        await child_took_the_invoice(fault)
+        assert not task.done()
         await pool.stop()
         with pytest.raises(RenderCrashed):
             await asyncio.wait_for(task, 5)
