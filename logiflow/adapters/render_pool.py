@@ -87,11 +87,11 @@ class RendererPool:
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the N children and wait until each has imported reportlab."""
+        """Start the N children and wait until each has imported reportlab. Idempotent."""
+        if self._closed:  # checked first: a start() after stop() must not pass as a no-op
+            raise RuntimeError("a stopped RendererPool cannot be restarted")
         if self._started:
             return
-        if self._closed:
-            raise RuntimeError("a stopped RendererPool cannot be restarted")
         if self._ctx.get_start_method() == "forkserver":
             # The fork server imports the child's module and reportlab once; children fork from
             # it with both loaded (a fork is ~6 ms). Like every spawn/forkserver child, each one still
