@@ -7,8 +7,9 @@ The dependency container (:mod:`logiflow.bootstrap`) wires one of each.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
+from logiflow.adapters.render_stats import RenderStats
 from logiflow.domain.invoice import Invoice
 
 
@@ -38,8 +39,7 @@ class Renderer(Protocol):
     async def healthy(self) -> bool:
         """Whether a probe render succeeds now (the circuit breaker asks this)."""
 
-    @property
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> RenderStats:
         """Counters and the render-duration histogram, for the stats page and /metrics."""
 
 

@@ -106,8 +106,9 @@ class Settings:
                                          "Renderer processes are replaced after this many invoices "
                                          "(bounds leaks in the PDF library).")
     render_fault_file: str = _setting("LOGIFLOW_RENDER_FAULT_FILE", "",
-                                      "Tests only: a file whose content (fail|hang|crash) makes "
-                                      "every render misbehave while it exists.")
+                                      "Test seam, keep empty in production: while this file "
+                                      "exists, renders fail, hang or crash as its content says "
+                                      "(logiflow/adapters/render_faults.py).")
 
     # --- failure handling ------------------------------------------------------------------
     retry_attempts: int = _setting("LOGIFLOW_RETRY_ATTEMPTS", 4,

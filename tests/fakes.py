@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from logiflow.adapters.invoice_store import SUFFIX, check_invoice_id
+from logiflow.adapters.render_child import PROBE_INVOICE
+from logiflow.adapters.render_stats import DURATION_BUCKETS, RenderStats, no_renders
 from logiflow.domain.invoice import Invoice, is_invoice_id
+from logiflow.errors import RenderCrashed, RenderTimeout
+from logiflow.processing.metrics import Histogram
 
 
 class FakeInvoiceStore:
@@ -62,9 +67,14 @@ class FakeInvoiceStore:
 class FakeRenderer:
     """Stands in for :class:`~logiflow.adapters.render_pool.RendererPool` (async API).
 
-    Records every invoice in ``rendered`` and returns ``b"%PDF-fake " + invoice_id``. To make it
-    fail, set ``fail_with`` (every call raises, and ``healthy()`` is False) or append exceptions
-    to ``raise_next`` (one per call, in order).
+    ``tests/unit/test_renderer_contract.py`` holds the two to one contract. Records every
+    invoice it is asked to render in ``rendered`` (failed calls too, health probes not) and
+    returns a real one-page PDF that shows the invoice number (:func:`minimal_pdf`). To make it
+    fail, set ``fail_with`` (every call raises it and ``healthy()`` is False: the renderer is
+    down) or append exceptions to ``raise_next`` (one per call, in order, while ``healthy()``
+    stays True: the message is at fault). ``stats()`` counts as the pool does: a health probe
+    is a render. Once stopped, renders raise RenderCrashed and ``healthy()`` is False, as with
+    the pool; unlike the pool it works without ``start()`` (functional tests never start it).
     """
 
     def __init__(self) -> None:
@@ -74,8 +84,12 @@ class FakeRenderer:
         self.health_checks = 0
         self.started = False
         self.stopped = False
+        self._counts = no_renders()
+        self._durations = Histogram(DURATION_BUCKETS)
 
     async def start(self) -> None:
+        if self.stopped:
+            raise RuntimeError("a stopped FakeRenderer cannot be restarted")
         self.started = True
 
     async def stop(self) -> None:
@@ -83,19 +97,64 @@ class FakeRenderer:
 
     async def render(self, invoice: Invoice) -> bytes:
         self.rendered.append(invoice)
-        if self.raise_next:
-            raise self.raise_next.pop(0)
-        if self.fail_with is not None:
-            raise self.fail_with
-        return b"%PDF-fake " + invoice.invoice_id.encode("ascii")
+        if self.stopped:
+            raise RenderCrashed("the fake renderer is stopped")
+        failure = self.raise_next.pop(0) if self.raise_next else self.fail_with
+        return self._attempt(failure, invoice)
 
     async def healthy(self) -> bool:
         self.health_checks += 1
-        return self.fail_with is None
+        if self.stopped:
+            return False
+        try:
+            self._attempt(self.fail_with, PROBE_INVOICE)
+        except Exception:
+            return False
+        return True
 
-    @property
-    def stats(self) -> dict[str, object]:
-        return {"rendered": len(self.rendered), "workers": 1}
+    def _attempt(self, failure: Exception | None, invoice: Invoice) -> bytes:
+        """One render: raise ``failure`` (counted as the pool counts it) or return the PDF."""
+        began = time.perf_counter()
+        if failure is not None:
+            if isinstance(failure, RenderTimeout):
+                self._counts["timeouts"] += 1
+            elif isinstance(failure, RenderCrashed):
+                self._counts["crashes"] += 1
+            else:
+                self._counts["failed"] += 1
+            raise failure
+        pdf = minimal_pdf(f"Invoice {invoice.invoice_number}")
+        self._durations.observe(time.perf_counter() - began)
+        self._counts["rendered"] += 1
+        return pdf
+
+    def stats(self) -> RenderStats:
+        return {**self._counts, "workers": 1, "alive": 0 if self.stopped else 1,
+                "render_seconds": self._durations.snapshot()}
+
+
+def minimal_pdf(text: str) -> bytes:
+    """A valid one-page A4 PDF showing ``text`` (ASCII) in Helvetica, written by hand."""
+    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    content = f"BT /F1 12 Tf 72 770 Td ({escaped}) Tj ET".encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595.2756 841.8898] "
+        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
 
 
 class RecordingPublisher:

@@ -4,9 +4,9 @@ The invoice agent runs in a Faust worker's event loop and calls ``await pool.ren
 The PDF library may leak, hang or crash, so it never runs in the worker process:
 
 * Each of the N children (multiprocessing ``forkserver`` where available, else ``spawn``; the
-  Faust process, which has threads, is never forked) loops: receive an Invoice over a Pipe,
-  render it with :class:`~logiflow.adapters.pdf.ReportlabInvoiceRenderer`, answer
-  ``("ok", pdf_bytes)`` or ``("error", "ExcClass: message\\ntraceback")``.
+  Faust process, which has threads, is never forked) runs
+  :func:`~logiflow.adapters.render_child.child_main`: receive an Invoice over a Pipe, render it
+  with :class:`~logiflow.adapters.pdf.ReportlabInvoiceRenderer`, answer.
 * The parent waits for an answer with ``loop.add_reader`` on the pipe, so the loop keeps
   running. An ``asyncio.Queue`` of idle slots bounds concurrency to N renders.
 * A render slower than ``timeout_s`` gets its child SIGKILLed and replaced (:class:`RenderTimeout`);
@@ -15,11 +15,7 @@ The PDF library may leak, hang or crash, so it never runs in the worker process:
   child (its late answer must not reach the next caller). After ``recycle_after`` renders a child
   is retired gracefully and replaced, which bounds leaks.
 
-Fault injection (tests only): when ``fault_file`` is set and exists as a child starts a render,
-its content ``<mode> [<truck-id> [<times>]]`` decides: ``fail`` raises, ``hang`` sleeps forever,
-``crash`` exits at once. With a truck id only that truck's invoices misbehave (the health probe
-stays healthy: a message-specific failure); with ``times`` the fault fires that many times and
-then removes itself (a flaky dependency). One child process is assumed for ``times``.
+``fault_file`` is a test seam (:mod:`logiflow.adapters.render_faults`); empty in production.
 """
 
 from __future__ import annotations
@@ -27,134 +23,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
-import os
-import signal
 import threading
 import time
-import traceback
-from decimal import Decimal
 from multiprocessing.connection import Connection
-from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
-from logiflow.domain.invoice import Invoice, InvoiceLine, Party
+from logiflow.adapters.render_child import PROBE_INVOICE, child_main, context, readable, wait_ready
+from logiflow.adapters.render_faults import FaultFile
+from logiflow.adapters.render_stats import DURATION_BUCKETS, RenderStats, no_renders
 from logiflow.errors import RenderCrashed, RenderFailed, RenderTimeout
+from logiflow.processing.metrics import Histogram
 
 if TYPE_CHECKING:
-    from logiflow.settings import Settings
+    from logiflow.domain.invoice import Invoice
 
 log = logging.getLogger(__name__)
 
-# Prometheus-style upper bounds (seconds) of the render-duration histogram; +Inf is implied.
-DURATION_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-                                       10.0)
-# A child must import reportlab and say "ready" within this long, else it counts as crashed.
-START_TIMEOUT_S = 60.0
 # A retired or stopped child gets this long to exit on its own before it is killed.
 EXIT_GRACE_S = 2.0
-
-FAULT_FAIL, FAULT_HANG, FAULT_CRASH = "fail", "hang", "crash"
-CRASH_EXIT_CODE = 70
-
-# A fixed invoice rendered by healthy(): small, valid, and free of any real customer data.
-PROBE_INVOICE = Invoice(
-    invoice_id="INV-PROBEPROBEPROBEPROBE",
-    invoice_number="LF-2000-PROBE",
-    issued_ms=946_684_800_000,
-    route_event_id="health-probe",
-    truck_id="PROBE",
-    customer_id=None,
-    seller=Party(name="LogiFlow health probe"),
-    bill_to=Party(name="Nobody"),
-    route_summary="probe",
-    eta_ms=946_684_800_000,
-    lines=(InvoiceLine("Probe", Decimal(1), "", Decimal("0.00"), Decimal("0.00")),),
-    net=Decimal("0.00"),
-    vat_pct=Decimal(0),
-    vat=Decimal("0.00"),
-    gross=Decimal("0.00"),
-    currency="EUR",
-)
-
-
-class AsyncInvoiceRenderer(Protocol):
-    """What the invoice agent and the circuit breaker use; ``tests.fakes.FakeRenderer`` fakes it."""
-
-    async def render(self, invoice: Invoice) -> bytes: ...
-
-    async def healthy(self) -> bool: ...
-
-
-# --- the child side --------------------------------------------------------------------------
-
-def _fault(fault_file: str, truck_id: str) -> str:
-    """The fault mode that applies to this render, consuming one of its ``times`` if limited."""
-    if not fault_file:
-        return ""
-    try:
-        with open(fault_file, encoding="utf-8") as fh:
-            words = fh.read().split()
-    except OSError:
-        return ""
-    if not words:
-        return ""
-    mode = words[0].lower()
-    if len(words) > 1 and words[1] != truck_id:
-        return ""
-    if len(words) > 2 and words[2].isdigit():
-        left = int(words[2]) - 1
-        with contextlib.suppress(OSError):
-            if left <= 0:
-                os.unlink(fault_file)
-            else:
-                tmp = f"{fault_file}.tmp"
-                with open(tmp, "w", encoding="utf-8") as fh:
-                    fh.write(f"{mode} {words[1]} {left}")
-                os.replace(tmp, fault_file)
-    return mode
-
-
-def _child_main(conn: Connection, fault_file: str) -> None:
-    """Body of a renderer process. Module level, so spawn/forkserver can import it by name."""
-    # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from logiflow.adapters.pdf import ReportlabInvoiceRenderer
-
-    renderer = ReportlabInvoiceRenderer()
-    conn.send(("ready", os.getpid()))
-    while True:
-        try:
-            invoice = conn.recv()
-        except (EOFError, OSError):
-            return  # the parent is gone
-        if invoice is None:
-            return  # retired or stopped: exit cleanly
-        try:
-            fault = _fault(fault_file, invoice.truck_id)
-            if fault == FAULT_FAIL:
-                raise RuntimeError("forced render failure")
-            if fault == FAULT_HANG:
-                while True:
-                    time.sleep(3600)
-            if fault == FAULT_CRASH:
-                os._exit(CRASH_EXIT_CODE)
-            reply: tuple[str, Any] = ("ok", renderer.render(invoice))
-        except Exception as exc:  # noqa: BLE001 - every renderer failure goes back as text
-            reply = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
-        try:
-            conn.send(reply)
-        except (BrokenPipeError, OSError):
-            return
-
-
-# --- the parent side -------------------------------------------------------------------------
-
-def _context() -> BaseContext:
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("forkserver")
-    return multiprocessing.get_context("spawn")
 
 
 class _Slot:
@@ -179,37 +66,32 @@ class RendererPool:
         self.timeout_s = timeout_s
         self.recycle_after = recycle_after
         self.fault_file = fault_file
-        self._ctx = _context()
+        self._faults = FaultFile.at(fault_file)  # the test seam, chosen here and only here
+        self._ctx = context()
         self._slots = [_Slot(i) for i in range(workers)]
         self._idle: asyncio.Queue[_Slot] | None = None
         self._started = False
         self._closed = False
         # multiprocessing's bookkeeping of children is not thread-safe: one start at a time.
         self._start_lock = threading.Lock()
-        self._counts = {"rendered": 0, "failed": 0, "timeouts": 0, "crashes": 0, "recycled": 0}
-        self._bucket_counts = [0] * (len(DURATION_BUCKETS) + 1)
-        self._duration_sum = 0.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RendererPool:
-        return cls(workers=settings.render_workers, timeout_s=settings.render_timeout_s,
-                   recycle_after=settings.render_recycle_after,
-                   fault_file=settings.render_fault_file)
+        self._counts = no_renders()
+        self._durations = Histogram(DURATION_BUCKETS)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the N children and wait until each has imported reportlab."""
+        """Start the N children and wait until each has imported reportlab. Idempotent."""
+        if self._closed:  # checked first: a start() after stop() must not pass as a no-op
+            raise RuntimeError("a stopped RendererPool cannot be restarted")
         if self._started:
             return
-        if self._closed:
-            raise RuntimeError("a stopped RendererPool cannot be restarted")
         if self._ctx.get_start_method() == "forkserver":
-            # The fork server imports this module and reportlab once; children fork from it with
-            # both loaded (a fork is ~6 ms). Like every spawn/forkserver child, each one still
+            # The fork server imports the child's module and reportlab once; children fork from
+            # it with both loaded (a fork is ~6 ms). Like every spawn/forkserver child, each one still
             # re-runs the parent's main script as __mp_main__ (Python 3.11 ignores "__main__"
             # here), so the entry point must stay guarded and cheap to import.
-            self._ctx.set_forkserver_preload(["__main__", __name__, "logiflow.adapters.pdf"])
+            self._ctx.set_forkserver_preload(["__main__", "logiflow.adapters.render_child",
+                                              "logiflow.adapters.pdf"])
         self._idle = asyncio.Queue()
         self._started = True
         try:
@@ -278,7 +160,7 @@ class RendererPool:
         try:
             try:
                 conn.send(invoice)
-                if not await _readable(conn, self.timeout_s):
+                if not await readable(conn, self.timeout_s):
                     raise TimeoutError
                 status, payload = conn.recv()
             except TimeoutError:
@@ -302,7 +184,7 @@ class RendererPool:
         if status == "error":
             self._counts["failed"] += 1
             raise RenderFailed(f"renderer raised {payload}")
-        self._observe(time.perf_counter() - began)
+        self._durations.observe(time.perf_counter() - began)
         self._counts["rendered"] += 1
         slot.renders += 1
         if slot.renders >= self.recycle_after and not self._closed:
@@ -318,7 +200,7 @@ class RendererPool:
             raise RenderCrashed("the renderer pool is stopped")
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(  # type: ignore[attr-defined]
-            target=_child_main, args=(child_conn, self.fault_file),
+            target=child_main, args=(child_conn, self._faults),
             name=f"logiflow-renderer-{slot.index}", daemon=True)
 
         def start() -> None:
@@ -336,12 +218,7 @@ class RendererPool:
         slot.process, slot.conn, slot.renders = process, parent_conn, 0
         slot.busy = True  # stop() must not close a pipe we are waiting on
         try:
-            if not await _readable(parent_conn, START_TIMEOUT_S):
-                raise RenderCrashed(f"renderer process {pid} did not start within "
-                                    f"{START_TIMEOUT_S:g} s")
-            hello = parent_conn.recv()
-            if not (isinstance(hello, tuple) and hello[:1] == ("ready",)):
-                raise RenderCrashed(f"renderer process {pid} sent {hello!r:.80} at start")
+            await wait_ready(parent_conn, pid)
         except (EOFError, OSError) as exc:
             exitcode = await self._reap(slot, graceful=False)
             raise RenderCrashed(f"renderer process {pid} died at start "
@@ -401,53 +278,11 @@ class RendererPool:
 
     # --- metrics -------------------------------------------------------------------------------
 
-    def _observe(self, seconds: float) -> None:
-        self._duration_sum += seconds
-        for i, bound in enumerate(DURATION_BUCKETS):
-            if seconds <= bound:
-                self._bucket_counts[i] += 1
-                return
-        self._bucket_counts[-1] += 1
-
-    @property
-    def stats(self) -> dict[str, Any]:
-        """Counters plus a Prometheus-style histogram of successful render durations.
-
-        ``render_seconds["buckets"]`` holds ``(le, cumulative count)`` pairs with ``le`` as the
-        label string (``"0.005"`` … ``"+Inf"``), the shape ``HistogramMetricFamily`` takes.
-        """
-        cumulative, buckets = 0, []
-        labels = [f"{b:g}" for b in DURATION_BUCKETS] + ["+Inf"]
-        for label, count in zip(labels, self._bucket_counts, strict=True):
-            cumulative += count
-            buckets.append((label, cumulative))
+    def stats(self) -> RenderStats:
+        """Counters, live children, and the histogram of successful render durations."""
         return {
             **self._counts,
             "workers": self.workers,
             "alive": sum(1 for s in self._slots if s.process is not None and s.process.is_alive()),
-            "render_seconds": {"buckets": buckets, "sum": self._duration_sum, "count": cumulative},
+            "render_seconds": self._durations.snapshot(),
         }
-
-
-async def _readable(conn: Connection, timeout: float) -> bool:
-    """Wait, without blocking the loop, until ``conn`` has data or EOF; False on timeout.
-
-    Once the pipe is readable, ``recv`` at most waits for the rest of a message the child is
-    writing at that moment, never for a render.
-    """
-    loop = asyncio.get_running_loop()
-    ready: asyncio.Future[None] = loop.create_future()
-    fd = conn.fileno()
-
-    def wake() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    loop.add_reader(fd, wake)
-    try:
-        await asyncio.wait_for(ready, timeout)
-        return True
-    except TimeoutError:
-        return False
-    finally:
-        loop.remove_reader(fd)

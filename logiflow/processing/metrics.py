@@ -9,13 +9,24 @@ from __future__ import annotations
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 WINDOW_S = 600
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
+class HistogramSnapshot(TypedDict):
+    """A histogram as plain values; ``web.prom.cumulative_buckets`` turns it into ``le`` rows."""
+
+    buckets: list[float]  # upper bounds, ascending; +Inf is implied
+    counts: list[int]  # per bucket, not cumulative; one more than ``buckets`` (above every bound)
+    sum: float
+    count: int
+
+
 class Histogram:
+    """Counts of observations per bucket (Prometheus-style bounds); the one histogram class."""
+
     def __init__(self, buckets: tuple[float, ...]) -> None:
         self.buckets = buckets
         self.counts = [0] * (len(buckets) + 1)
@@ -31,7 +42,7 @@ class Histogram:
                 return
         self.counts[-1] += 1
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> HistogramSnapshot:
         return {"buckets": list(self.buckets), "counts": list(self.counts), "sum": self.total,
                 "count": self.count}
 

@@ -270,12 +270,6 @@ async def overview(self: View, request: Request) -> Json:
     window = p.integer("window", 120, 10, 600)
     metrics = app.deps.metrics
     now_s = int(metrics.clock())
-    stats = app.deps.renderer.stats
-    renderer = {k: v for k, v in stats.items() if k != "render_seconds"}
-    if "render_seconds" in stats:
-        rs = stats["render_seconds"]
-        renderer["renderSeconds"] = {"buckets": [{"le": le, "count": n} for le, n in rs["buckets"]],
-                                     "sum": rs["sum"], "count": rs["count"]}
     lag = await consumer_lag()
     snapshot = metrics.snapshot()
     return {
@@ -294,7 +288,7 @@ async def overview(self: View, request: Request) -> Json:
         "lag": lag,
         "lagTotal": sum(r["lag"] or 0 for r in lag),
         "breakers": breakers(),
-        "renderer": renderer,
+        "renderer": panels.renderer_view(app.deps.renderer.stats()),
     }
 
 
@@ -462,7 +456,7 @@ async def health(self: View, request: Request) -> Json:
     query(request)
     actives, standbys = assigned()
     broker = await broker_status()
-    stats = app.deps.renderer.stats
+    stats = app.deps.renderer.stats()
     return {
         "status": "ok" if broker["reachable"] else "degraded",
         "broker": broker,
@@ -473,7 +467,7 @@ async def health(self: View, request: Request) -> Json:
         "version": __version__,
         "kafkaVersion": kafka_version(),
         "readOnly": read_only(),
-        "renderer": {"workers": stats.get("workers"), "alive": stats.get("alive")},
+        "renderer": {"workers": stats["workers"], "alive": stats["alive"]},
         "uptimeS": round(time.time() - STARTED, 1),
     }
 
@@ -505,11 +499,9 @@ async def metrics_text(self: View, request: Request) -> Response:
               [({"agent": b["name"]}, int(b["state"] == "open")) for b in snaps])
     out.counter("logiflow_breaker_opened", "Times an agent's circuit breaker opened.",
                 [({"agent": b["name"]}, b["timesOpened"]) for b in snaps])
-    stats = app.deps.renderer.stats
-    if stats and "render_seconds" in stats:
-        rs = stats["render_seconds"]
-        out.histogram("logiflow_render_seconds", "Time to render one invoice PDF.",
-                      rs["buckets"], rs["sum"], rs["count"])
+    rs = app.deps.renderer.stats()["render_seconds"]
+    out.histogram("logiflow_render_seconds", "Time to render one invoice PDF.",
+                  prom.cumulative_buckets(rs["buckets"], rs["counts"]), rs["sum"], rs["count"])
     lat = m.latency.snapshot()
     out.histogram("logiflow_end_to_end_latency_seconds",
                   "Route request timestamp to invoice published.",

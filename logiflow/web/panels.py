@@ -12,9 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from logiflow.adapters.render_stats import RenderStats
 from logiflow.domain import dlq
 from logiflow.domain.invoice import is_invoice_id
 from logiflow.domain.trucks import truck_view
+from logiflow.web import prom
 
 Json = dict[str, Any]
 
@@ -134,9 +136,18 @@ def latency_summary(snapshot: Mapping[str, Any], last_s: float | None) -> Json:
         "lastS": None if last_s is None else round(last_s, 3),
         "meanS": round(snapshot["sum"] / count, 3) if count else None,
         "p50S": quantile(0.5), "p95S": quantile(0.95), "p99S": quantile(0.99),
-        "buckets": [{"le": f"{b:g}", "count": n} for b, n in zip(bounds, counts, strict=False)]
-        + [{"le": "+Inf", "count": counts[-1]}],
+        "buckets": [{"le": le, "count": n} for le, n in zip(prom.le_labels(bounds), counts, strict=True)],
     }
+
+
+def renderer_view(stats: RenderStats) -> Json:
+    """The renderer's counters, with its render-time histogram as *cumulative* ``le`` rows."""
+    view: Json = {k: v for k, v in stats.items() if k != "render_seconds"}
+    rs = stats["render_seconds"]
+    view["renderSeconds"] = {
+        "buckets": [{"le": le, "count": n} for le, n in prom.cumulative_buckets(rs["buckets"], rs["counts"])],
+        "sum": rs["sum"], "count": rs["count"]}
+    return view
 
 
 def lag_row(topic: str, partition: int, highwater: int | None, committed: int | None,

@@ -80,11 +80,18 @@ class Exposition:
         return "\n".join(self.lines) + "\n"
 
 
+def le_labels(bounds: Sequence[float]) -> list[str]:
+    """The ``le`` label of each bucket of a histogram with these upper bounds, then ``+Inf``."""
+    return [f"{b:g}" for b in bounds] + ["+Inf"]
+
+
 def cumulative_buckets(bounds: Sequence[float], counts: Sequence[int]) -> list[tuple[str, int]]:
-    """Per-bucket counts (last one = above every bound) → cumulative (``le``, count) pairs."""
-    labels = [f"{b:g}" for b in bounds] + ["+Inf"]
+    """Per-bucket counts (last one = above every bound) → cumulative (``le``, count) pairs.
+
+    The one converter from a :class:`logiflow.processing.metrics.Histogram` snapshot to exposition buckets.
+    """
     out, running = [], 0
-    for label, count in zip(labels, counts, strict=True):
+    for label, count in zip(le_labels(bounds), counts, strict=True):
         running += count
         out.append((label, running))
     return out

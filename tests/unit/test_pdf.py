@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 
 import pypdf
 import pytest
 
 from logiflow.adapters.pdf import ReportlabInvoiceRenderer
-from logiflow.domain.invoice import Invoice, Party, Rates, price_route
-from logiflow.domain.model import Place, RouteCalculated
+from logiflow.domain.invoice import Party
+from tests.factories import route_invoice
 
 HOSTILE_TRUCK = '<a href="http://x">TR<img src="x"/></a>'
 A4_POINTS = (595.2756, 841.8898)
-
-
-def route_invoice(truck_id: str = "TRUCK-042", **changes: object) -> Invoice:
-    event = RouteCalculated(
-        event_id="rc-test-0001", truck_id=truck_id, customer_id="CUST-7",
-        eta_ms=1_767_261_600_000, timestamp_ms=1_767_225_600_000,
-        origin=Place(53.5511, 9.9937, "Hamburg"), destination=Place(52.52, 13.405, "Berlin"),
-        stops=(Place(52.3759, 9.732, "Hannover"),), distance_km=412.7,
-    )
-    seller = Party("LogiFlow Transport GmbH", "Hafenstrasse 1, 20457 Hamburg, Germany",
-                   "DE123456789")
-    invoice = price_route(event, Rates(), seller)
-    return dataclasses.replace(invoice, **changes) if changes else invoice  # type: ignore[arg-type]
 
 
 def read(pdf: bytes) -> pypdf.PdfReader:

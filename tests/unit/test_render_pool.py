@@ -1,7 +1,9 @@
 """The renderer pool with real child processes: concurrency, faults, recovery, recycling.
 
-Faults are injected through the pool's fault file (fail | hang | crash), read by the child at
-the start of every render, so a test can switch a fault on and off while the pool runs.
+Faults are injected through the pool's fault file (fail | hang | crash), the test seam in
+logiflow/adapters/render_faults.py, read by the child at the start of every render, so a test
+can switch a fault on and off while the pool runs. The contract the pool shares with
+tests.fakes.FakeRenderer is in test_renderer_contract.py.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ import pytest
 
 from logiflow.adapters.pdf import ReportlabInvoiceRenderer
 from logiflow.adapters.render_pool import RendererPool
+from logiflow.adapters.render_stats import DURATION_BUCKETS
+from logiflow.bootstrap import renderer_from
 from logiflow.errors import RenderCrashed, RenderFailed, RenderTimeout
 from logiflow.settings import Settings
-from tests.unit.test_pdf import route_invoice
+from tests.factories import route_invoice
+from tests.harness import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -42,6 +47,12 @@ def set_fault(fault: Path, kind: str | None) -> None:
         fault.write_text(kind)
 
 
+async def child_took_the_invoice(fault: Path) -> None:
+    """Wait until a child has started the render: it consumed the one-shot (``times`` 1) fault."""
+    await asyncio.to_thread(wait_for, lambda: not fault.exists(), 20,
+                            "a renderer child to take the invoice", 0.01)
+
+
 @pytest.fixture
 def fault(tmp_path: Path) -> Path:
     return tmp_path / "render-fault"
@@ -54,8 +65,8 @@ def test_concurrent_renders_match_an_in_process_render() -> None:
     async def scenario(pool: RendererPool) -> None:
         results = await asyncio.gather(*(pool.render(inv) for inv in invoices))
         assert list(results) == expected
-        assert pool.stats["rendered"] == 6
-        assert pool.stats["alive"] == 2
+        assert pool.stats()["rendered"] == 6
+        assert pool.stats()["alive"] == 2
 
     run(RendererPool(workers=2, timeout_s=10, recycle_after=100), scenario)
 
@@ -67,8 +78,8 @@ def test_a_failing_renderer_raises_render_failed_and_recovers(fault: Path) -> No
             await pool.render(route_invoice())
         set_fault(fault, None)
         assert is_pdf(await pool.render(route_invoice()))
-        assert pool.stats["failed"] == 1
-        assert pool.stats["crashes"] == 0  # the child was kept
+        assert pool.stats()["failed"] == 1
+        assert pool.stats()["crashes"] == 0  # the child was kept
 
     run(RendererPool(workers=1, timeout_s=10, recycle_after=100, fault_file=str(fault)), scenario)
 
@@ -94,7 +105,7 @@ def test_a_hanging_render_times_out_without_blocking_the_loop(fault: Path) -> No
         assert ticks > 30  # the event loop kept running during the hung render
         set_fault(fault, None)
         assert is_pdf(await pool.render(route_invoice()))
-        assert pool.stats["timeouts"] == 1
+        assert pool.stats()["timeouts"] == 1
 
     run(RendererPool(workers=1, timeout_s=1, recycle_after=100, fault_file=str(fault)), scenario)
 
@@ -106,8 +117,8 @@ def test_a_crashing_renderer_is_replaced(fault: Path) -> None:
             await pool.render(route_invoice())
         set_fault(fault, None)
         assert is_pdf(await pool.render(route_invoice()))
-        assert pool.stats["crashes"] == 1
-        assert pool.stats["alive"] == 1
+        assert pool.stats()["crashes"] == 1
+        assert pool.stats()["alive"] == 1
 
     run(RendererPool(workers=1, timeout_s=10, recycle_after=100, fault_file=str(fault)), scenario)
 
@@ -116,7 +127,7 @@ def test_children_are_recycled_after_their_quota() -> None:
     async def scenario(pool: RendererPool) -> None:
         for i in range(7):
             assert is_pdf(await pool.render(route_invoice(f"TRUCK-{i}")))
-        stats = pool.stats
+        stats = pool.stats()
         assert stats["recycled"] >= 2
         assert stats["rendered"] == 7
         assert stats["failed"] == stats["crashes"] == stats["timeouts"] == 0
@@ -139,29 +150,27 @@ def test_healthy_is_false_during_a_fault_and_true_after(fault: Path) -> None:
 
 def test_a_cancelled_render_does_not_leak_its_answer_to_the_next_caller(fault: Path) -> None:
     async def scenario(pool: RendererPool) -> None:
-        set_fault(fault, "hang")
+        set_fault(fault, "hang FIRST 1")
         task = asyncio.create_task(pool.render(route_invoice("FIRST")))
-        await asyncio.sleep(0.3)
+        await child_took_the_invoice(fault)  # it hangs in FIRST now, and the fault is gone
+        assert not task.done()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        set_fault(fault, None)
         second = route_invoice("SECOND")
         assert await pool.render(second) == ReportlabInvoiceRenderer().render(second)
 
     run(RendererPool(workers=1, timeout_s=10, recycle_after=100, fault_file=str(fault)), scenario)
 
 
-def test_stats_hold_a_prometheus_style_histogram() -> None:
+def test_stats_hold_a_histogram_of_render_durations() -> None:
     async def scenario(pool: RendererPool) -> None:
         for _ in range(3):
             await pool.render(route_invoice())
-        hist = pool.stats["render_seconds"]
-        labels = [label for label, _ in hist["buckets"]]
-        counts = [count for _, count in hist["buckets"]]
-        assert labels[0] == "0.005" and labels[-1] == "+Inf"
-        assert counts == sorted(counts)  # cumulative
-        assert counts[-1] == hist["count"] == 3
+        hist = pool.stats()["render_seconds"]
+        assert hist["buckets"] == list(DURATION_BUCKETS)
+        assert len(hist["counts"]) == len(DURATION_BUCKETS) + 1  # the last: above every bound
+        assert sum(hist["counts"]) == hist["count"] == 3
         assert hist["sum"] > 0
 
     run(RendererPool(workers=1, timeout_s=10, recycle_after=100), scenario)
@@ -174,7 +183,7 @@ def test_stop_is_idempotent_and_leaves_no_children() -> None:
         await pool.render(route_invoice())
         await pool.stop()
         await pool.stop()
-        assert pool.stats["alive"] == 0
+        assert pool.stats()["alive"] == 0
         with pytest.raises(RenderCrashed):
             await pool.render(route_invoice())
 
@@ -185,13 +194,14 @@ def test_stop_during_a_render_fails_that_render_and_kills_every_child(fault: Pat
     async def main() -> None:
         pool = RendererPool(workers=2, timeout_s=30, recycle_after=100, fault_file=str(fault))
         await pool.start()
-        set_fault(fault, "hang")
-        task = asyncio.create_task(pool.render(route_invoice()))
-        await asyncio.sleep(0.3)
+        set_fault(fault, "hang TRUCK-042 1")
+        task = asyncio.create_task(pool.render(route_invoice("TRUCK-042")))
+        await child_took_the_invoice(fault)
+        assert not task.done()
         await pool.stop()
         with pytest.raises(RenderCrashed):
             await asyncio.wait_for(task, 5)
-        assert pool.stats["alive"] == 0
+        assert pool.stats()["alive"] == 0
 
     asyncio.run(main())
 
@@ -199,7 +209,7 @@ def test_stop_during_a_render_fails_that_render_and_kills_every_child(fault: Pat
 def test_pool_is_built_from_settings(tmp_path: Path) -> None:
     settings = Settings.from_env({}, render_workers=3, render_timeout_s=2.5,
                                  render_recycle_after=7, render_fault_file=str(tmp_path / "f"))
-    pool = RendererPool.from_settings(settings)
+    pool = renderer_from(settings)
     assert (pool.workers, pool.timeout_s, pool.recycle_after, pool.fault_file) == (
         3, 2.5, 7, str(tmp_path / "f"))
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 
+from logiflow.adapters.render_stats import RenderStats, no_renders
 from logiflow.domain.invoice import invoice_id_for
+from logiflow.processing.metrics import HistogramSnapshot
 from logiflow.web import panels
 
 ROUTES = {
@@ -54,6 +56,19 @@ def test_latency_percentiles_are_bucket_bounds() -> None:
     assert (summary["p50S"], summary["p95S"], summary["meanS"]) == (0.1, None, 0.3)
     assert panels.latency_summary({"buckets": [1.0], "counts": [0, 0], "sum": 0, "count": 0},
                                   None)["p50S"] is None
+
+
+def test_latency_buckets_are_per_bucket_and_the_renderer_buckets_cumulative() -> None:
+    snap: HistogramSnapshot = {"buckets": [0.1, 1.0], "counts": [8, 1, 1], "sum": 3.0, "count": 10}
+    assert panels.latency_summary(snap, None)["buckets"] == [
+        {"le": "0.1", "count": 8}, {"le": "1", "count": 1}, {"le": "+Inf", "count": 1}]
+    stats: RenderStats = {**no_renders(), "rendered": 10, "workers": 2, "alive": 1,
+                          "render_seconds": snap}
+    view = panels.renderer_view(stats)
+    assert view["renderSeconds"] == {"buckets": [{"le": "0.1", "count": 8}, {"le": "1", "count": 9},
+                                                 {"le": "+Inf", "count": 10}], "sum": 3.0, "count": 10}
+    assert (view["rendered"], view["workers"], view["alive"]) == (10, 2, 1)
+    assert "render_seconds" not in view
 
 
 def test_lag_is_highwater_minus_the_next_offset_to_read() -> None:
