@@ -2,10 +2,11 @@
 
 ``python -m bench.raw_loop --source T --sink T2 --group G --count N`` consumes route requests
 from ``T`` (consumer group ``G``, from the earliest offset), and for each record does what the
-routing agent does, minus Faust: decode with ``decode_route_requested``, ``plan_route`` with the
-worker's gazetteer and parameters, ``encode_route_calculated``, produce to ``T2`` keyed by truck
-id (not awaiting each ack, like the agent; acks and linger as the worker's producer), and fold the
-route into a per-truck dict with ``apply_route``. With ``--changelog T3`` it also produces each
+routing agent does, minus Faust (:class:`bench.work.RouteWork`, the work every contestant
+shares): decode with ``decode_route_requested``, ``plan_route`` with the worker's gazetteer and
+parameters, ``encode_route_calculated``, fold the route into a per-truck dict with
+``apply_route``, and produce to ``T2`` keyed by truck id (not awaiting each ack, like the agent;
+acks and linger as the worker's producer). With ``--changelog T3`` it also produces each
 new truck state as JSON to ``T3``: the write a Faust table makes per update. Every
 ``--commit-interval`` seconds (Faust's default, 2.8 s) it waits for the outstanding acks, then
 commits the consumed offsets: at-least-once, like the worker. It stops after ``N`` records and
@@ -27,19 +28,12 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.procinfo import vm_hwm_kb
-from logiflow.bootstrap import routing_params_from
-from logiflow.domain.geo import Gazetteer
-from logiflow.domain.routing import plan_route
-from logiflow.domain.trucks import apply_route
-from logiflow.errors import PoisonMessage
-from logiflow.settings import Settings
-from logiflow.wire import decode_route_requested, encode_route_calculated
+from bench.work import PoisonMessage, RouteWork, Settings
 
 
 async def run(source: str, sink: str, group: str, count: int, commit_interval: float,
               settings: Settings, changelog: str = "") -> dict[str, Any]:
-    gazetteer = Gazetteer.load()
-    params = routing_params_from(settings)
+    work = RouteWork.from_settings(settings)
     consumer = AIOKafkaConsumer(source, bootstrap_servers=settings.bootstrap_servers,
                                 group_id=group, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
@@ -49,7 +43,7 @@ async def run(source: str, sink: str, group: str, count: int, commit_interval: f
     await consumer.start()
     await producer.start()
     ready_ms = time.time() * 1000
-    state: dict[str, dict[str, Any]] = {}
+    state: dict[bytes, dict[str, Any]] = {}  # by truck id (the record key)
     pending: list[asyncio.Future[Any]] = []
     processed = rejected = 0
     next_commit = time.monotonic() + commit_interval
@@ -59,17 +53,13 @@ async def run(source: str, sink: str, group: str, count: int, commit_interval: f
             for msgs in batches.values():
                 for m in msgs:
                     try:
-                        request = decode_route_requested(m.value or b"", m.key,
-                                                         settings.max_message_bytes)
-                        route = plan_route(request, gazetteer, params, received_ms=m.timestamp)
+                        key, value, new = work(m.value or b"", m.key, m.timestamp, m.offset,
+                                               state.get(m.key or b""))
                     except PoisonMessage:
                         rejected += 1
                         continue
-                    key = route.truck_id.encode()
-                    pending.append(await producer.send(sink, encode_route_calculated(route),
-                                                       key=key))
-                    state[route.truck_id] = new = apply_route(state.get(route.truck_id), route,
-                                                              m.offset)
+                    pending.append(await producer.send(sink, value, key=key))
+                    state[key] = new
                     if changelog:
                         pending.append(await producer.send(changelog, json.dumps(new).encode(),
                                                            key=key))

@@ -10,7 +10,9 @@ routing (``--requests`` route requests for ``--trucks`` trucks, pre-filled befor
     to fail through ``LOGIFLOW_RENDER_FAULT_FILE``), i.e. routing alone;
   * a real worker with invoicing live;
   * Faust's floor: a Faust worker configured like ours whose only agent consumes the requests
-    and does nothing (:mod:`bench.faust_floor`): the ceiling for any Faust agent here.
+    and does nothing (:mod:`bench.faust_floor`): the ceiling for any Faust agent here;
+  * peers, the same work on other stream clients, each a subprocess in its own venv
+    (:mod:`bench.peers`): a confluent-kafka loop and a Quix Streams application.
   For both workers routing.events is also pre-filled with the ``--invoices`` route events, so the
   invoice agent has work from the first second (and its breaker opens at once when paused);
   otherwise Faust's consumer would hand it nothing until the pre-fetched request backlog drains.
@@ -22,6 +24,10 @@ invoicing (``--invoices`` RouteCalculated events pre-filled in routing.events)
 
 Rates are measured from the worker's "Ready" log line (or the raw loop's clients started) to the
 producer timestamp of the last output record; "steady" rates span first to last output record.
+Every routing contestant is also shown as a ratio to the raw loop and to Quix. Producer linger
+(``--linger-ms``) and the commit interval are the same for every contestant; the settings that
+still differ are printed. Runs on ``LOGIFLOW_BROKER`` when set, else on the local broker
+(``LOGIFLOW_KAFKA_PORT``), which it starts when down.
 Prints a table and writes ``bench/results/latest.json`` and ``latest.txt``.
 """
 
@@ -39,14 +45,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # Settings a user may set for the bench; every other LOGIFLOW_* is per-run (tests.harness).
-PASS_THROUGH = ("LOGIFLOW_PARTITIONS", "LOGIFLOW_PRODUCER_LINGER_MS", "LOGIFLOW_RENDER_WORKERS",
+PASS_THROUGH = ("LOGIFLOW_PARTITIONS", "LOGIFLOW_RENDER_WORKERS",
                 "LOGIFLOW_RENDER_RECYCLE_AFTER", "LOGIFLOW_ROUTING_BATCH", "LOGIFLOW_ROUTING_BATCH_WAIT_S",
                 "LOGIFLOW_INVOICE_BATCH",
                 "LOGIFLOW_RENDER_TIMEOUT_S", "LOGIFLOW_STORE")
@@ -58,6 +64,36 @@ TIMEOUT_S = 300.0
 ROUTING_TARGET = 0.50
 INVOICING_TARGET = 0.80
 IDLE_BUSY_PCT = 10.0  # above this, something else is using the CPUs
+# Every contestant commits this often: Faust's default broker_commit_interval, which the workers
+# keep; the raw loop and the peers are given it.
+COMMIT_INTERVAL_S = 2.8
+LINGER_MS = 5.0  # librdkafka's default (and so Quix's); aiokafka's, Faust's and ours are 0
+ROUTING_LABELS = {
+    "routing.raw": "raw aiokafka loop (baseline)",
+    "routing.rawWithChangelog": "raw loop + a state changelog write per event",
+    "routing.faustInvoicingPaused": "Faust worker, invoicing paused by its breaker",
+    "routing.faustInvoicingLive": "Faust worker, invoicing live",
+    "routing.faustFloor": "Faust floor: same requests, agent does nothing",
+    "routing.confluent": "confluent-kafka loop (peer)",
+    "routing.quix": "Quix Streams app, RocksDB state (peer)",
+}
+
+
+def bench_broker(env: Mapping[str, str] | None = None) -> tuple[str, bool]:
+    """The bootstrap servers the bench uses, and whether that is the local broker.
+
+    ``LOGIFLOW_BROKER`` when set (like every LogiFlow process), else the local broker that
+    ``logiflow kafka start`` runs on ``LOGIFLOW_KAFKA_PORT``.
+    """
+    from logiflow.settings import Settings
+
+    env = os.environ if env is None else env
+    settings = Settings.from_env(env)
+    local = f"127.0.0.1:{settings.kafka_port}"
+    if "LOGIFLOW_BROKER" not in env:
+        return local, True
+    servers = settings.bootstrap_servers
+    return servers, servers in (local, f"localhost:{settings.kafka_port}")
 
 
 def log_ms(log: str, line: re.Pattern[str]) -> float | None:
@@ -71,15 +107,18 @@ def log_ms(log: str, line: re.Pattern[str]) -> float | None:
 class Bench:
     """One benchmark run: payloads, broker clients, scratch folder, and the results so far."""
 
-    def __init__(self, opts: argparse.Namespace) -> None:
+    def __init__(self, opts: argparse.Namespace, broker: str) -> None:
         from bench.kafka_io import Kafka
         from logiflow.domain.geo import Gazetteer
-        from tests.harness import BROKER
 
         self.opts = opts
         self.root = Path(tempfile.mkdtemp(prefix="logiflow-bench-"))
-        self.kafka = Kafka(BROKER)
+        self.kafka = Kafka(broker)
         self.overrides = {k: os.environ[k] for k in PASS_THROUGH if k in os.environ}
+        # One broker and one linger for every contestant (workers, raw loop, peers).
+        self.overrides.update(LOGIFLOW_BROKER=f"kafka://{broker}",
+                              LOGIFLOW_PRODUCER_LINGER_MS=str(opts.linger_ms))
+        self._peers_python: Path | None = None
         self.prefixes: list[str] = []  # topics to delete at the end
         self.settings = self.worker_settings(self.env("probe"))
         from bench.payloads import route_events, route_requests
@@ -109,32 +148,66 @@ class Bench:
     # --- contestants ---------------------------------------------------------------------------
 
     async def raw_routing(self, changelog: bool = False) -> dict[str, Any]:
+        extra = ["--changelog", "{changelog}"] if changelog else []
+        if self.opts.profile:
+            extra += ["--profile", str(RESULTS / "raw_loop.prof")]
+        return await self.loop_routing("raw", [sys.executable, "-m", "bench.raw_loop", *extra])
+
+    async def peer_routing(self, peer: str) -> dict[str, Any]:
+        """A peer (:mod:`bench.peers`) in the peers' venv, created on first use."""
+        if self._peers_python is None:
+            from bench.peers import venv
+
+            self._peers_python = await asyncio.to_thread(venv.ensure)
+        module = {"confluent": "bench.peers.confluent_loop", "quix": "bench.peers.quix_app"}[peer]
+        extra = ["--state-dir", "{folder}/quix-state"] if peer == "quix" else []
+        return await self.loop_routing(peer, [str(self._peers_python), "-m", module, *extra],
+                                       dated_by_outputs=peer != "quix")
+
+    async def loop_routing(self, name: str, cmd: list[str],
+                           dated_by_outputs: bool = True) -> dict[str, Any]:
+        """A routing loop as a subprocess that prints one JSON line: the raw loop or a peer.
+
+        The rates run to the producer timestamp of the last output (from ``readyMs``, and from
+        the first output for the steady rate) when ``dated_by_outputs``; otherwise (Quix stamps
+        outputs with their input's time) to the ``firstMs``/``lastMs`` the loop noted itself.
+        """
         from tests.harness import REPO
 
-        env = self.env("raw")
+        env = self.env(name)
         s = self.worker_settings(env)
         source, sink = s.topic("routing.requests"), s.topic("routing.events")
         states = s.topic("truck-routes-changelog")
+        group = env["LOGIFLOW_APP_ID"]
+        if name == "quix":
+            self.prefixes.append(f"changelog__{group}--")  # its state store's changelog topic
         await self.kafka.create_topics([source, sink, states], s.partitions)
         await self.kafka.produce(source, self.requests)
-        cmd = [sys.executable, "-m", "bench.raw_loop", "--source", source, "--sink", sink,
-               "--group", env["LOGIFLOW_APP_ID"], "--count", str(len(self.requests))]
-        if changelog:
-            cmd += ["--changelog", states]
-        if self.opts.profile:
-            cmd += ["--profile", str(RESULTS / "raw_loop.prof")]
+        cmd = [a.format(changelog=states, folder=env["LOGIFLOW_RUN_FOLDER"]) for a in cmd]
+        cmd += ["--source", source, "--sink", sink, "--group", group,
+                "--count", str(len(self.requests)), "--commit-interval", str(COMMIT_INTERVAL_S)]
         proc = await asyncio.create_subprocess_exec(*cmd, cwd=REPO, env=env,
                                                     stdout=asyncio.subprocess.PIPE,
                                                     stderr=asyncio.subprocess.PIPE)
-        out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT_S)
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT_S)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
         if proc.returncode != 0:
-            raise RuntimeError(f"raw loop exited {proc.returncode}:\n{err.decode()[-3000:]}")
+            raise RuntimeError(f"{name} loop exited {proc.returncode}:\n{err.decode()[-3000:]}")
         result = json.loads(out.decode().strip().splitlines()[-1])
         span = await self.kafka.span(sink)
         assert span.count == len(self.requests) and result["rejected"] == 0, (span, result)
-        return {"eventsPerS": span.rate_from(result["readyMs"]), "steadyEventsPerS": span.steady_rate,
-                "startupS": (span.first_ms - result["readyMs"]) / 1000,
-                "vmHwmKb": result["vmHwmKb"]}
+        ready = result["readyMs"]
+        first, last = ((span.first_ms, span.last_ms) if dated_by_outputs
+                       else (result["firstMs"], result["lastMs"]))
+        n = len(self.requests)
+        return {"eventsPerS": n / max(1e-3, (last - ready) / 1000),
+                "steadyEventsPerS": (n - 1) / max(1e-3, (last - first) / 1000),
+                "startupS": (first - ready) / 1000, "vmHwmKb": result["vmHwmKb"],
+                **({"client": result["client"]} if "client" in result else {})}
 
     async def faust_routing(self, invoicing: str) -> dict[str, Any]:
         from logiflow import topics
@@ -292,6 +365,8 @@ class Bench:
             "routing.faustInvoicingPaused": lambda: self.faust_routing("paused"),
             "routing.faustInvoicingLive": lambda: self.faust_routing("live"),
             "routing.faustFloor": self.faust_floor,
+            "routing.confluent": lambda: self.peer_routing("confluent"),
+            "routing.quix": lambda: self.peer_routing("quix"),
             "invoicing.endToEnd": self.faust_invoicing,
             "invoicing.rendererOneInFlight": lambda: self.renderer_alone(saturated=False),
             "invoicing.rendererSaturated": lambda: self.renderer_alone(saturated=True),
@@ -342,6 +417,7 @@ def summarize(values: list[float]) -> dict[str, float]:
 
 def build_results(opts: argparse.Namespace, bench: Bench, runs: dict[str, list[dict[str, Any]]],
                   wall_s: float, busy: tuple[float, float]) -> dict[str, Any]:
+    from bench.compare import routing_comparison
     from bench.procinfo import cpu_count, cpu_model
     from logiflow.kafka_local import kafka_version
 
@@ -349,11 +425,7 @@ def build_results(opts: argparse.Namespace, bench: Bench, runs: dict[str, list[d
         return summarize([r[key] for r in runs[name]])
 
     routing = {
-        "raw": stat("routing.raw", "eventsPerS"),
-        "rawWithChangelog": stat("routing.rawWithChangelog", "eventsPerS"),
-        "faustInvoicingPaused": stat("routing.faustInvoicingPaused", "eventsPerS"),
-        "faustInvoicingLive": stat("routing.faustInvoicingLive", "eventsPerS"),
-        "faustFloor": stat("routing.faustFloor", "eventsPerS"),
+        **{name.split(".")[1]: stat(name, "eventsPerS") for name in ROUTING_LABELS},
         "steady": {name.split(".")[1]: stat(name, "steadyEventsPerS")
                    for name in runs if name.startswith("routing.") and "steadyEventsPerS" in runs[name][0]},
     }
@@ -388,8 +460,11 @@ def build_results(opts: argparse.Namespace, bench: Bench, runs: dict[str, list[d
         "parameters": {"requests": opts.requests, "trucks": opts.trucks, "invoices": opts.invoices,
                        "repeats": opts.repeats, "partitions": bench.settings.partitions,
                        "renderWorkers": bench.settings.render_workers,
-                       "renderRecycleAfter": bench.settings.render_recycle_after},
+                       "renderRecycleAfter": bench.settings.render_recycle_after,
+                       "producerLingerMs": opts.linger_ms, "commitIntervalS": COMMIT_INTERVAL_S},
         "routing": routing,
+        "routingComparison": routing_comparison(runs),
+        "contestantSettings": peer_settings(opts, bench, runs),
         "invoicing": invoicing,
         "ratios": ratios,
         "targets": {"routingVsRaw": ROUTING_TARGET, "invoicingVsRenderer": INVOICING_TARGET,
@@ -404,7 +479,16 @@ def build_results(opts: argparse.Namespace, bench: Bench, runs: dict[str, list[d
     }
 
 
+def peer_settings(opts: argparse.Namespace, bench: Bench,
+                  runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, str]]:
+    from bench.compare import contestant_settings
+
+    return contestant_settings(runs, opts.linger_ms, COMMIT_INTERVAL_S, bench.settings.routing_batch)
+
+
 def render_text(r: dict[str, Any]) -> str:
+    from bench.compare import render as render_comparison
+
     m, p = r["machine"], r["parameters"]
 
     def row(label: str, s: dict[str, float], unit: str) -> str:
@@ -427,13 +511,10 @@ def render_text(r: dict[str, Any]) -> str:
         "",
         f"Routing: {p['requests']:,} requests, {p['trucks']} trucks (1 in 10 with 1-3 stops), "
         f"{p['partitions']} partitions, pre-filled; Ready → last output",
-        row("raw aiokafka loop (baseline)", ro["raw"], "events/s"),
-        row("raw loop + a state changelog write per event", ro["rawWithChangelog"], "events/s"),
-        row("Faust worker, invoicing paused by its breaker", ro["faustInvoicingPaused"], "events/s"),
-        row("Faust worker, invoicing live", ro["faustInvoicingLive"], "events/s"),
-        row("Faust floor: same requests, agent does nothing", ro["faustFloor"], "events/s"),
+        *(row(label, ro[name.split(".")[1]], "events/s") for name, label in ROUTING_LABELS.items()),
         "  steady (first → last output): raw {raw:,.0f}, raw + changelog {rawWithChangelog:,.0f}, "
-        "paused {faustInvoicingPaused:,.0f}, live {faustInvoicingLive:,.0f} events/s".format(
+        "paused {faustInvoicingPaused:,.0f}, live {faustInvoicingLive:,.0f}, "
+        "confluent {confluent:,.0f}, Quix {quix:,.0f} events/s".format(
             **{k: v["median"] for k, v in st.items()}),
         f"  invoices issued during the live run (median): {r['invoicesDuringLiveRouting']:,.0f}; "
         f"breaker open {r['breakerOpenAfterS']:.1f} s after Ready in the paused run",
@@ -441,6 +522,8 @@ def render_text(r: dict[str, Any]) -> str:
         f"  Faust (invoicing live) / raw                 {ra['routingLiveVsRaw']:6.0%}",
         f"  Faust floor (no work at all) / raw           {ra['faustFloorVsRaw']:6.0%}",
         f"  Faust (invoicing paused) / Faust floor       {ra['routingPausedVsFaustFloor']:6.0%}",
+        "",
+        *render_comparison(r["routingComparison"], r["contestantSettings"], ROUTING_LABELS),
         "",
         f"Invoicing: {p['invoices']:,} RouteCalculated pre-filled, {p['renderWorkers']} renderer "
         f"process(es), recycled every {p['renderRecycleAfter']}",
@@ -480,14 +563,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true",
                         help="run the raw loop under cProfile (bench/results/raw_loop.prof)")
     parser.add_argument("--only", nargs="+", metavar="NAME",
-                        help="run only these contestants (e.g. routing.raw routing.faustInvoicingPaused) "
-                             "and print their figures; nothing is written to bench/results")
+                        help="run only these contestants (e.g. routing.raw routing.confluent "
+                             "routing.quix) and print their figures; nothing is written to "
+                             "bench/results")
+    parser.add_argument("--linger-ms", type=float,
+                        default=float(os.environ.get("LOGIFLOW_PRODUCER_LINGER_MS", LINGER_MS)),
+                        help="producer linger for every contestant (default: "
+                             f"LOGIFLOW_PRODUCER_LINGER_MS if set, else {LINGER_MS:g}, librdkafka's)")
     opts = parser.parse_args(argv)
     if opts.invoices > opts.requests:
         parser.error("--invoices cannot exceed --requests")
 
     from logiflow.kafka_local import LocalKafka
     from logiflow.settings import Settings
+
+    broker, local = bench_broker()
 
     # aiokafka warns while a just-created topic elects its leaders, then retries: not news here.
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
@@ -498,11 +588,21 @@ def main(argv: list[str] | None = None) -> None:
     if busy_before > IDLE_BUSY_PCT:
         print(f"WARNING: {busy_before:.0f}% of the CPUs are busy before the bench starts; "
               "other work will skew the figures", flush=True)
-    print(LocalKafka(Settings.from_env({})).start().describe(), flush=True)  # idempotent
-    bench = Bench(opts)
+    if local:
+        print(LocalKafka(Settings.from_env()).start().describe(), flush=True)  # idempotent
+    else:
+        print(f"broker {broker} (LOGIFLOW_BROKER; not started by the bench)", flush=True)
+    bench = Bench(opts, broker)
     print(f"scratch folder {bench.root}", flush=True)
     runs = asyncio.run(bench.run())
     if opts.only:
+        from bench.compare import render as render_comparison
+        from bench.compare import routing_comparison
+
+        if any(name.startswith("routing.") for name in runs):
+            print("\n" + "\n".join(render_comparison(routing_comparison(runs),
+                                                      peer_settings(opts, bench, runs),
+                                                      ROUTING_LABELS)))
         return
     busy = (busy_before, cpu_busy_pct(2.0))
     results = build_results(opts, bench, runs, time.monotonic() - began, busy)
