@@ -16,6 +16,7 @@ from typing import Any
 from logiflow import topics
 from logiflow.app import app
 from logiflow.domain import dlq
+from logiflow.processing.batches import ack
 from logiflow.processing.failure_policy import source_of
 from tables.dead_letters import dlq_entries
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 @app.agent(app.app_topics.dlq, name=topics.INDEX_DEAD_LETTERS, concurrency=1)
 async def index_dead_letters(stream: Any) -> AsyncIterator[bool]:
     indexer = dlq.Indexer(dlq_entries)
-    async for event in stream.events():
+    async for event in stream.noack().events():
         s = source_of(event)
         try:
             ok = indexer.on_message(s.headers, s.key, s.value, s.partition, s.offset)
@@ -36,4 +37,5 @@ async def index_dead_letters(stream: Any) -> AsyncIterator[bool]:
             # The record stays in its topic; keep indexing the rest.
             log.exception("could not index DLQ message %s/%d@%d", s.topic, s.partition, s.offset)
             ok = False
+        await ack(stream, event)
         yield ok  # the outcome, as in the other agents

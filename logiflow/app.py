@@ -34,6 +34,7 @@ class LogiflowApp(faust.App):
         # topics exist before we subscribe (Faust ignores a missing topic at assignment), the
         # renderer before the first invoice.
         faust_compat.check(self)
+        faust_compat.install_ack_guard(self, [t.get_topic_name() for t in self.app_topics.sources()])
         await super().on_start()
         await ensure_topics(self.settings, self.app_topics.specs())
         await self.deps.start()

@@ -47,6 +47,10 @@ class AppTopics:
         # Failures and their lifecycle events share this topic; one partition orders them all.
         self.dlq = topic(dlq_topic, 1)
 
+    def sources(self) -> list[Any]:
+        """The topics the agents consume."""
+        return [self.route_requests, self.routing_events, self.dlq]
+
     def specs(self) -> list[tuple[str, int]]:
         """(name, partitions) of every topic, for creation before anything subscribes."""
         return [(t.get_topic_name(), self.partitions if t is not self.dlq else 1)

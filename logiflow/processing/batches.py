@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from logiflow.processing.faust_compat import current_event, set_current_event
+from logiflow.processing.faust_compat import current_event, mark_processed, set_current_event
 
 V = TypeVar("V")
 
 
 async def ack(stream: Any, *events: Any) -> None:
-    """Ack events of a ``noack_take()`` batch: their offsets may now be committed."""
+    """Ack processed events of a ``noack`` stream: their offsets may now be committed."""
     for event in events:
+        mark_processed(event)
         await stream.ack(event)
 
 

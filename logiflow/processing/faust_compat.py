@@ -6,7 +6,9 @@ Faust has no public API for three things the agents need:
   variable ``faust.streams._current_event`` to pick the changelog and store partition);
 * taking events an agent holds unacked out of the consumer's in-flight set at a shutdown
   (``Consumer._unacked_messages``), so the shutdown neither waits for them nor commits them;
-* the offsets the consumer last committed (``Consumer._committed_offset``), for the stats page.
+* the offsets the consumer last committed (``Consumer._committed_offset``), for the stats page;
+* telling an ack of a processed event from one a stream makes for an event it *skipped*
+  (:func:`install_ack_guard`).
 
 :func:`check` runs when the worker starts (``LogiflowApp.on_start``): on a faust-streaming
 version outside the tested range, or one whose internals moved, the worker stops at once with
@@ -17,13 +19,16 @@ needs a reason.
 
 from __future__ import annotations
 
+import types
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
 import faust
 from faust import streams
+from faust.types.tuples import ack_lock
+from mode.utils.futures import notify
 
 from logiflow.errors import LogiflowError
 
@@ -69,6 +74,47 @@ def abandon_unacked(app: Any, topic: str) -> int:
     return len(mine)
 
 
+# Messages whose event an agent finished: only their acks may make an offset committable.
+_processed: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def mark_processed(event: Any) -> None:
+    """Say that ``event`` was processed: its ack (which must follow) may be committed."""
+    _processed.add(event.message)
+
+
+def install_ack_guard(app: Any, topics: Iterable[str]) -> None:
+    """Make the consumer commit only offsets of events an agent processed, on ``topics``.
+
+    A Faust stream *acks* the events it skips: those it takes while a rebalance suspends the
+    flow, and those fetched in an older consumer generation. Their offsets then become
+    committable, and the commit Faust makes when the partitions are revoked moves the group
+    past events no one processed (faust-streaming 0.15: ``Stream.__aiter__`` and the Cython
+    iterator ack ``skipped_value``). Found by the rebalance test: the old owner committed 21
+    offsets it never processed and the new owner started after them.
+
+    With the guard, an ack on ``topics`` for a message the agent did not mark processed
+    (:func:`mark_processed`) only takes the message out of the in-flight set: its offset is not
+    recorded, so the group's offset stays below it and it is fetched again (Faust seeks every
+    assigned partition to its committed offset after each rebalance).
+    """
+    consumer = app.consumer
+    guarded = frozenset(topics)
+    original = type(consumer).ack
+
+    def ack(self: Any, message: Any) -> bool:
+        if message.topic in guarded and message not in _processed:
+            with ack_lock:
+                if not message.acked:
+                    message.acked = True
+                    self._unacked_messages.discard(message)
+                    notify(self._waiting_for_ack)
+            return False
+        return bool(original(self, message))
+
+    consumer.ack = types.MethodType(ack, consumer)
+
+
 def committed_offsets(app: Any) -> Mapping[Any, int | None]:
     """The offsets the consumer committed last, by topic-partition (empty before the first)."""
     return dict(app.consumer._committed_offset)
@@ -83,8 +129,11 @@ def check(app: Any) -> None:
     if not isinstance(getattr(streams, "_current_event", None), ContextVar):
         raise FaustIncompatible("faust.streams._current_event is no longer a ContextVar")
     consumer = app.consumer
-    for name, kind in (("_unacked_messages", weakref.WeakSet), ("_committed_offset", dict)):
+    for name, kind in (("_unacked_messages", weakref.WeakSet), ("_committed_offset", dict),
+                       ("_acked", dict)):
         value = getattr(consumer, name, None)
         if not isinstance(value, kind):
             raise FaustIncompatible(f"Faust's Consumer.{name} is missing or no longer a "
                                     f"{kind.__name__} (got {type(value).__name__})")
+    if not hasattr(consumer, "_waiting_for_ack") or not callable(getattr(consumer, "ack", None)):
+        raise FaustIncompatible("Faust's Consumer.ack/_waiting_for_ack changed")
