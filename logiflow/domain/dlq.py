@@ -192,13 +192,27 @@ def parse_lifecycle(raw: bytes) -> dict[str, Any] | None:
 Entry = dict[str, Any]
 
 
+def _already_folded(entry: Entry, dlq_offset: int) -> bool:
+    """True for a record at or below the last DLQ offset folded into ``entry``: a redelivery.
+
+    The DLQ topic has one partition, so its offsets order failures and lifecycle events alike;
+    after a restart the consumer resumes from its last committed offset and sees the records
+    after it again. Entries indexed before ``lastDlqOffset`` existed fall back to ``dlqOffset``.
+    """
+    last = entry.get("lastDlqOffset", entry.get("dlqOffset"))
+    return last is not None and dlq_offset <= last
+
+
 def _history(entry: Entry, item: dict[str, Any]) -> list[dict[str, Any]]:
     return [*entry.get("history", []), item][-MAX_HISTORY:]
 
 
 def apply_record(entry: Entry | None, headers: Headers, key: bytes | None, value: bytes,
                  dlq_partition: int, dlq_offset: int) -> Entry:
-    """Fold a DLQ failure record into its entry (a repeat failure after a replay reopens it)."""
+    """Fold a DLQ failure record into its entry (a repeat failure after a replay reopens it).
+
+    A redelivered record (``dlq_offset`` already folded) returns ``entry`` unchanged.
+    """
     def h(name: str, default: str = "") -> str:
         return header(headers, name) or default
 
@@ -208,6 +222,8 @@ def apply_record(entry: Entry | None, headers: Headers, key: bytes | None, value
         except ValueError:
             return 0
 
+    if entry is not None and _already_folded(entry, dlq_offset):
+        return entry
     entry_id = h(H_ID)
     new = dict(entry or {"id": entry_id, "status": "new", "failures": 0, "history": [],
                          "replayCount": 0})
@@ -225,6 +241,7 @@ def apply_record(entry: Entry | None, headers: Headers, key: bytes | None, value
         valueSize=num(H_SIZE), valueSha256=h(H_SHA256), truncated=h(H_TRUNCATED) == "true",
         preview=base64.b64encode(value[:PREVIEW_BYTES]).decode(),
         headers=original_headers, dlqPartition=dlq_partition, dlqOffset=dlq_offset,
+        lastDlqOffset=dlq_offset,
         failures=new.get("failures", 0) + 1,
         replayCount=max(new.get("replayCount", 0), num(H_REPLAY_COUNT)),
     )
@@ -235,11 +252,17 @@ def apply_record(entry: Entry | None, headers: Headers, key: bytes | None, value
     return new
 
 
-def apply_lifecycle(entry: Entry | None, event: Mapping[str, Any]) -> Entry | None:
-    """Fold a lifecycle event. Returns None when the entry is unknown (event arrived first)."""
+def apply_lifecycle(entry: Entry | None, event: Mapping[str, Any], dlq_offset: int) -> Entry | None:
+    """Fold a lifecycle event read at ``dlq_offset``. None when the entry is unknown.
+
+    A redelivered event (``dlq_offset`` already folded) returns ``entry`` unchanged.
+    """
     if entry is None:
         return None
+    if _already_folded(entry, dlq_offset):
+        return entry
     new = dict(entry)
+    new["lastDlqOffset"] = dlq_offset
     action = event["action"]
     count = event.get("replayCount")
     if action == "replayed":
@@ -319,26 +342,28 @@ def describe_payload(raw: bytes) -> dict[str, Any]:
 
 
 class Indexer:
-    """Folds DLQ records and lifecycle events into ``entries`` (a dict or a Faust table).
+    """Folds the records of the DLQ topic, in offset order, into ``entries`` (a dict or a Faust table).
 
-    A lifecycle event can arrive before the record it refers to (two topics): it waits in
-    ``pending`` and is applied when the record arrives.
+    Failures and lifecycle events share the topic's one partition, and every lifecycle event is
+    written after the failure record it names (an operator acts on an indexed entry; a
+    resolution follows a replay of that record). So an event for an entry that is not in
+    ``entries`` has no record to wait for (it expired under retention, or was written by hand):
+    it folds to nothing.
     """
 
     def __init__(self, entries: MutableMapping[str, Entry]) -> None:
         self.entries = entries
-        self.pending: dict[str, list[dict[str, Any]]] = {}
 
     def on_record(self, headers: Headers, key: bytes | None, value: bytes, partition: int,
                   offset: int) -> str | None:
-        """Fold one DLQ record; returns its entry id (None for a record without one)."""
+        """Fold one DLQ failure record; returns its entry id (None for a record without one)."""
         entry_id = header(headers, H_ID)
         if not entry_id:
             return None
-        entry = apply_record(self.entries.get(entry_id), headers, key, value, partition, offset)
-        for event in self.pending.pop(entry_id, []):
-            entry = apply_lifecycle(entry, event) or entry
-        self.entries[entry_id] = entry
+        old = self.entries.get(entry_id)
+        entry = apply_record(old, headers, key, value, partition, offset)
+        if entry is not old:  # a redelivery changes nothing: no table (changelog) write
+            self.entries[entry_id] = entry
         return entry_id
 
     def on_message(self, headers: Headers, key: bytes | None, value: bytes, partition: int,
@@ -348,17 +373,16 @@ class Indexer:
             self.on_record(headers, key, value, partition, offset)
             return True
         if header(headers, H_EVENT) == "lifecycle":
-            return self.on_lifecycle(value)
+            return self.on_lifecycle(value, offset)
         return False
 
-    def on_lifecycle(self, raw: bytes) -> bool:
-        """Fold one lifecycle event; False if it is unreadable."""
+    def on_lifecycle(self, raw: bytes, offset: int) -> bool:
+        """Fold one lifecycle event read at DLQ ``offset``; False if it is unreadable."""
         event = parse_lifecycle(raw)
         if event is None:
             return False
-        folded = apply_lifecycle(self.entries.get(event["entryId"]), event)
-        if folded is None:
-            self.pending.setdefault(event["entryId"], []).append(event)
-        else:
+        old = self.entries.get(event["entryId"])
+        folded = apply_lifecycle(old, event, offset)
+        if folded is not None and folded is not old:
             self.entries[event["entryId"]] = folded
         return True
