@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from logiflow.dlq_ops import RawRecord, plan_replay
+from logiflow.dlq.operations import RawRecord, plan_replay
 from logiflow.domain import dlq
 
 T0 = 1_795_735_109_000

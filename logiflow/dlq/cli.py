@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from logiflow import __version__
-from logiflow.dlq_ops import DlqOperator, Index, read_index
+from logiflow.dlq.operations import DlqOperator, Index, read_index
 from logiflow.domain import dlq
 from logiflow.domain.model import parse_instant
 from logiflow.settings import Settings
