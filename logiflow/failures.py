@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from logiflow import __version__
 from logiflow.domain import dlq
+from logiflow.domain.model import SourceRecord
 from logiflow.errors import (
     InvoiceStoreError,
     PoisonMessage,
@@ -56,7 +57,7 @@ class Publisher(Protocol):
 
 
 # The consumed record a handler works on (what Faust's event carries, as plain values).
-Source = dlq.SourceRecord
+Source = SourceRecord
 
 
 def source_of(event: Any) -> Source:

@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 
-from logiflow.dlq.operations import RawRecord, plan_replay
+from logiflow.dlq.views import describe_payload
 from logiflow.domain import dlq
+from logiflow.domain.dlq.queries import plan_replay
+from logiflow.domain.model import SourceRecord
 
 T0 = 1_795_735_109_000
 
-# The header names documented in logiflow/domain/dlq.py, spelled out: renaming one breaks readers.
+# The header names documented in logiflow/domain/dlq/headers.py, spelled out: renaming one breaks readers.
 CONTEXT_HEADERS = {
     "logiflow.dlq.id", "logiflow.dlq.topic", "logiflow.dlq.partition", "logiflow.dlq.offset",
     "logiflow.dlq.timestamp", "logiflow.dlq.group", "logiflow.dlq.agent", "logiflow.dlq.kind",
@@ -36,7 +38,7 @@ def failure(**changes: Any) -> dlq.Failure:
         version="0.1.0",
     )
     values.update(changes)
-    source = dlq.SourceRecord(**{k: values.pop(k) for k in SOURCE_FIELDS})
+    source = SourceRecord(**{k: values.pop(k) for k in SOURCE_FIELDS})
     return dlq.Failure(source=source, **values)
 
 
@@ -380,16 +382,16 @@ def test_the_summary_counts_only_open_entries_by_error_class_and_topic():
 
 
 def test_payloads_are_described_as_json_text_or_hex():
-    assert dlq.describe_payload(b'{"a": [1, 2]}') == {"encoding": "json", "json": {"a": [1, 2]}}
-    assert dlq.describe_payload(b'{"truckId": "TR-1"') == {"encoding": "text", "text": '{"truckId": "TR-1"'}
-    assert dlq.describe_payload(b"\xff\x00\x10") == {"encoding": "hex", "text": "ff 00 10"}
+    assert describe_payload(b'{"a": [1, 2]}') == {"encoding": "json", "json": {"a": [1, 2]}}
+    assert describe_payload(b'{"truckId": "TR-1"') == {"encoding": "text", "text": '{"truckId": "TR-1"'}
+    assert describe_payload(b"\xff\x00\x10") == {"encoding": "hex", "text": "ff 00 10"}
 
 
 # --- the replay plan -----------------------------------------------------------------------
 
-def raw_record(truncated: bool = False) -> RawRecord:
+def raw_record(truncated: bool = False) -> SourceRecord:
     record = dlq.build_record(failure(value=b"v" * 50), max_value_bytes=10 if truncated else 1024)
-    return RawRecord(0, 5, T0, record.key, record.value, record.headers)
+    return SourceRecord("logiflow.dlq", 0, 5, T0, record.key, record.value, record.headers)
 
 
 @pytest.mark.parametrize(("status", "replays", "record", "force", "action"), [

@@ -1,195 +1,95 @@
-"""Dead-letter records, their headers, and the DLQ index as a fold. Pure: no I/O.
+"""The DLQ index: one entry per failed message, folded from the DLQ topic. Pure: no I/O.
 
-A DLQ record keeps the failed message exactly: its key, its raw value bytes and its own headers,
-plus context headers under ``logiflow.dlq.*`` (modelled on Kafka Connect's ``__connect.errors.*``
-and Spring's ``kafka_dlt-*``). Lifecycle changes (replayed, resolved, discarded, parked) are
-small JSON records on the same single-partition topic, marked ``logiflow.dlq.event: lifecycle``,
-so failures and their lifecycle are totally ordered; the index folds them into one entry per
-failure.
-
-Header reference (all values UTF-8 text):
-
-===============================  ============================================================
-``logiflow.dlq.id``              entry id; stable across replays of the same message
-``logiflow.dlq.topic``           source topic
-``logiflow.dlq.partition``       source partition
-``logiflow.dlq.offset``          source offset
-``logiflow.dlq.timestamp``       source record timestamp (epoch ms)
-``logiflow.dlq.group``           consumer group (Faust app id)
-``logiflow.dlq.agent``           the agent that failed
-``logiflow.dlq.kind``            poison | transient | unexpected
-``logiflow.dlq.reason``          short stable reason code (e.g. invalid-json, render-timeout)
-``logiflow.dlq.error.class``     exception class
-``logiflow.dlq.error.message``   exception message (bounded)
-``logiflow.dlq.error.stacktrace``  traceback (bounded to the last 8 KiB)
-``logiflow.dlq.attempts``        attempts made before dead-lettering
-``logiflow.dlq.first.failure``   first failure time (epoch ms)
-``logiflow.dlq.last.failure``    last failure time (epoch ms)
-``logiflow.dlq.version``         LogiFlow version that failed
-``logiflow.dlq.replay.count``    how many times this entry was replayed before this failure
-``logiflow.dlq.truck``           truck id (the record key), when there is one
-``logiflow.dlq.value.truncated`` ``true`` when the value was cut to fit
-``logiflow.dlq.value.size``      original value size in bytes
-``logiflow.dlq.value.sha256``    SHA-256 of the original value (hex)
-===============================  ============================================================
-
-A replayed message carries ``logiflow.replay.entry`` (entry id), ``logiflow.replay.count`` and
-``logiflow.replay.from`` (dlq topic/partition@offset); its ``logiflow.dlq.*`` headers are removed.
+The worker's ``dlq-entries`` table and the broker-only ``logiflow dlq`` commands keep the same
+fold. An entry is a JSON object (camelCase, as the table stores it and the web API shows it);
+:class:`Entry` names its keys so that mypy checks every read.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping, MutableMapping
+from typing import Any, NotRequired, TypedDict
 
-from logiflow.domain.model import SourceRecord
-
-H = "logiflow.dlq."
-H_ID, H_TOPIC, H_PARTITION, H_OFFSET = H + "id", H + "topic", H + "partition", H + "offset"
-H_TIMESTAMP, H_GROUP, H_AGENT, H_KIND = H + "timestamp", H + "group", H + "agent", H + "kind"
-H_REASON, H_ERROR_CLASS, H_ERROR_MESSAGE = H + "reason", H + "error.class", H + "error.message"
-H_STACKTRACE, H_ATTEMPTS = H + "error.stacktrace", H + "attempts"
-H_FIRST_FAILURE, H_LAST_FAILURE, H_VERSION = H + "first.failure", H + "last.failure", H + "version"
-H_REPLAY_COUNT, H_TRUCK = H + "replay.count", H + "truck"
-H_TRUNCATED, H_SIZE, H_SHA256 = H + "value.truncated", H + "value.size", H + "value.sha256"
-H_EVENT = H + "event"  # "lifecycle" on lifecycle records; absent on failure records
-LIFECYCLE_HEADERS: list[tuple[str, bytes]] = [(H_EVENT, b"lifecycle")]
-
-R = "logiflow.replay."
-H_REPLAY_ENTRY, H_REPLAY_N, H_REPLAY_FROM = R + "entry", R + "count", R + "from"
+from logiflow.domain.dlq.headers import (
+    H_AGENT,
+    H_ATTEMPTS,
+    H_ERROR_CLASS,
+    H_ERROR_MESSAGE,
+    H_EVENT,
+    H_FIRST_FAILURE,
+    H_GROUP,
+    H_ID,
+    H_KIND,
+    H_LAST_FAILURE,
+    H_OFFSET,
+    H_PARTITION,
+    H_REASON,
+    H_REPLAY_COUNT,
+    H_SHA256,
+    H_SIZE,
+    H_STACKTRACE,
+    H_TIMESTAMP,
+    H_TOPIC,
+    H_TRUCK,
+    H_TRUNCATED,
+    H_VERSION,
+    Headers,
+    header,
+    original_headers,
+)
+from logiflow.domain.dlq.records import parse_lifecycle
 
 STATUSES = ("new", "replayed", "resolved", "discarded", "parked")
-ACTIONS = ("replayed", "resolved", "discarded", "parked")
-MAX_STACKTRACE = 8 * 1024
-MAX_MESSAGE = 1024
 MAX_HISTORY = 50
 PREVIEW_BYTES = 2048
 
-Headers = Sequence[tuple[str, bytes]]
+
+class HistoryItem(TypedDict):
+    """One line of an entry's audit trail: a failure or a lifecycle event."""
+
+    at: int | None
+    action: str  # failed | replayed | resolved | discarded | parked
+    by: str | None
+    detail: str
 
 
-def header(headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None, name: str) -> str | None:
-    """The last value of header ``name`` as text, or None."""
-    if not headers:
-        return None
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    found = None
-    for key, value in items:
-        if key == name and value is not None:
-            found = bytes(value).decode("utf-8", "replace")
-    return found
+class Entry(TypedDict):
+    """One failed message, as the ``dlq-entries`` table stores it (JSON)."""
 
-
-def normalize_headers(headers: Any) -> list[tuple[str, bytes]]:
-    """Faust gives headers as a list of tuples or a dict; always return a list of (str, bytes)."""
-    if not headers:
-        return []
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    out = []
-    for key, value in items:
-        name = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
-        out.append((name, b"" if value is None else bytes(value)))
-    return out
-
-
-@dataclass(frozen=True)
-class Failure:
-    """What the agent knows when it gives up on a message."""
-
-    source: SourceRecord
+    id: str
+    status: str  # one of STATUSES
+    failures: int  # failure records folded (a replay that fails again adds one)
+    history: list[HistoryItem]  # the latest MAX_HISTORY items
+    replayCount: int
+    sourceTopic: str
+    sourcePartition: int
+    sourceOffset: int
+    sourceTimestamp: int | None
     group: str
     agent: str
-    kind: str
+    kind: str  # poison | transient | unexpected
     reason: str
-    error_class: str
-    error_message: str
+    errorClass: str
+    errorMessage: str
     stacktrace: str
     attempts: int
-    first_failure_ms: int
-    last_failure_ms: int
+    firstFailure: int  # epoch ms
+    lastFailure: int  # epoch ms
     version: str
-
-
-def entry_id_for(topic: str, partition: int, offset: int) -> str:
-    digest = hashlib.sha256(f"{topic}/{partition}@{offset}".encode()).hexdigest()
-    return f"dlq-{digest[:16]}"
-
-
-@dataclass(frozen=True)
-class DlqRecord:
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-
-
-def build_record(f: Failure, max_value_bytes: int) -> DlqRecord:
-    """The DLQ record for a failure: original key, value and headers plus context headers."""
-    src = f.source
-    original = [(k, v) for k, v in src.headers
-                if not k.startswith(H) and not k.startswith(R)]
-    entry_id = header(src.headers, H_REPLAY_ENTRY) or entry_id_for(src.topic, src.partition, src.offset)
-    replay_count = header(src.headers, H_REPLAY_N) or "0"
-    value = src.value
-    context: list[tuple[str, str]] = [
-        (H_ID, entry_id), (H_TOPIC, src.topic), (H_PARTITION, str(src.partition)),
-        (H_OFFSET, str(src.offset)), (H_GROUP, f.group), (H_AGENT, f.agent), (H_KIND, f.kind),
-        (H_REASON, f.reason), (H_ERROR_CLASS, f.error_class),
-        (H_ERROR_MESSAGE, f.error_message[:MAX_MESSAGE]),
-        (H_STACKTRACE, f.stacktrace[-MAX_STACKTRACE:]), (H_ATTEMPTS, str(f.attempts)),
-        (H_FIRST_FAILURE, str(f.first_failure_ms)), (H_LAST_FAILURE, str(f.last_failure_ms)),
-        (H_VERSION, f.version), (H_REPLAY_COUNT, replay_count),
-        (H_SIZE, str(len(src.value))), (H_SHA256, hashlib.sha256(src.value).hexdigest()),
-    ]
-    if src.timestamp_ms is not None:
-        context.append((H_TIMESTAMP, str(src.timestamp_ms)))
-    if src.key is not None:
-        context.append((H_TRUCK, src.key.decode("utf-8", "replace")[:200]))
-    if len(value) > max_value_bytes:
-        value = value[:max_value_bytes]
-        context.append((H_TRUNCATED, "true"))
-    return DlqRecord(key=src.key, value=value,
-                     headers=original + [(k, v.encode("utf-8")) for k, v in context])
-
-
-def replay_headers(record_headers: Headers, entry_id: str, replay_count: int,
-                   source: str) -> list[tuple[str, bytes]]:
-    """Headers for re-publishing a DLQ record: the originals, plus the replay references."""
-    original = [(k, v) for k, v in record_headers if not k.startswith(H) and not k.startswith(R)]
-    return [*original, (H_REPLAY_ENTRY, entry_id.encode()),
-            (H_REPLAY_N, str(replay_count).encode()), (H_REPLAY_FROM, source.encode())]
-
-
-# --- lifecycle events ----------------------------------------------------------------------
-
-def lifecycle_event(entry_id: str, action: str, by: str, at_ms: int, *, reason: str = "",
-                    replay_count: int | None = None) -> bytes:
-    if action not in ACTIONS:
-        raise ValueError(f"unknown DLQ action {action!r}")
-    body: dict[str, Any] = {"entryId": entry_id, "action": action, "by": by, "at": at_ms}
-    if reason:
-        body["reason"] = reason
-    if replay_count is not None:
-        body["replayCount"] = replay_count
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-def parse_lifecycle(raw: bytes) -> dict[str, Any] | None:
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(body, dict) or body.get("action") not in ACTIONS or not body.get("entryId"):
-        return None
-    return body
-
-
-# --- the index: one entry per failed message -----------------------------------------------
-
-Entry = dict[str, Any]
+    truckId: str | None
+    key: str | None  # base64
+    valueSize: int
+    valueSha256: str
+    truncated: bool
+    preview: str  # base64 of the first PREVIEW_BYTES of the value
+    headers: list[list[str]]  # the original headers as [name, base64 value]
+    dlqPartition: int  # where the latest failure record is (what a replay re-publishes)
+    dlqOffset: int
+    # The highest DLQ offset folded into the entry (failure or lifecycle). Entries written
+    # before it existed lack it.
+    lastDlqOffset: NotRequired[int]
+    resolvedReplay: NotRequired[int | None]  # the replay a "resolved" event named
 
 
 def _already_folded(entry: Entry, dlq_offset: int) -> bool:
@@ -199,12 +99,11 @@ def _already_folded(entry: Entry, dlq_offset: int) -> bool:
     after a restart the consumer resumes from its last committed offset and sees the records
     after it again. Entries indexed before ``lastDlqOffset`` existed fall back to ``dlqOffset``.
     """
-    last = entry.get("lastDlqOffset", entry.get("dlqOffset"))
-    return last is not None and dlq_offset <= last
+    return dlq_offset <= entry.get("lastDlqOffset", entry["dlqOffset"])
 
 
-def _history(entry: Entry, item: dict[str, Any]) -> list[dict[str, Any]]:
-    return [*entry.get("history", []), item][-MAX_HISTORY:]
+def _history(entry: Entry | None, item: HistoryItem) -> list[HistoryItem]:
+    return [*(entry["history"] if entry else []), item][-MAX_HISTORY:]
 
 
 def apply_record(entry: Entry | None, headers: Headers, key: bytes | None, value: bytes,
@@ -224,31 +123,26 @@ def apply_record(entry: Entry | None, headers: Headers, key: bytes | None, value
 
     if entry is not None and _already_folded(entry, dlq_offset):
         return entry
-    entry_id = h(H_ID)
-    new = dict(entry or {"id": entry_id, "status": "new", "failures": 0, "history": [],
-                         "replayCount": 0})
-    at = num(H_LAST_FAILURE)
-    original_headers = [[k, base64.b64encode(v).decode()] for k, v in headers
-                        if not k.startswith(H) and not k.startswith(R)]
-    new.update(
+    status = entry["status"] if entry and entry["status"] in ("discarded", "parked") else "new"
+    new = Entry(
+        id=h(H_ID), status=status, failures=(entry["failures"] if entry else 0) + 1,
+        history=_history(entry, HistoryItem(at=num(H_LAST_FAILURE), action="failed", by=h(H_AGENT),
+                                            detail=f"{h(H_KIND)}: {h(H_REASON)}")),
+        replayCount=max(entry["replayCount"] if entry else 0, num(H_REPLAY_COUNT)),
         sourceTopic=h(H_TOPIC), sourcePartition=num(H_PARTITION), sourceOffset=num(H_OFFSET),
         sourceTimestamp=num(H_TIMESTAMP) or None, group=h(H_GROUP), agent=h(H_AGENT),
         kind=h(H_KIND), reason=h(H_REASON), errorClass=h(H_ERROR_CLASS),
         errorMessage=h(H_ERROR_MESSAGE), stacktrace=h(H_STACKTRACE), attempts=num(H_ATTEMPTS),
-        firstFailure=new.get("firstFailure") or num(H_FIRST_FAILURE), lastFailure=at,
-        version=h(H_VERSION), truckId=header(headers, H_TRUCK),
+        firstFailure=(entry["firstFailure"] if entry else 0) or num(H_FIRST_FAILURE),
+        lastFailure=num(H_LAST_FAILURE), version=h(H_VERSION), truckId=header(headers, H_TRUCK),
         key=base64.b64encode(key).decode() if key is not None else None,
         valueSize=num(H_SIZE), valueSha256=h(H_SHA256), truncated=h(H_TRUNCATED) == "true",
         preview=base64.b64encode(value[:PREVIEW_BYTES]).decode(),
-        headers=original_headers, dlqPartition=dlq_partition, dlqOffset=dlq_offset,
-        lastDlqOffset=dlq_offset,
-        failures=new.get("failures", 0) + 1,
-        replayCount=max(new.get("replayCount", 0), num(H_REPLAY_COUNT)),
+        headers=[[k, base64.b64encode(v).decode()] for k, v in original_headers(headers)],
+        dlqPartition=dlq_partition, dlqOffset=dlq_offset, lastDlqOffset=dlq_offset,
     )
-    if new.get("status") not in ("discarded", "parked"):
-        new["status"] = "new"
-    new["history"] = _history(new, {"at": at, "action": "failed", "by": h(H_AGENT),
-                                    "detail": f"{h(H_KIND)}: {h(H_REASON)}"})
+    if entry and "resolvedReplay" in entry:
+        new["resolvedReplay"] = entry["resolvedReplay"]
     return new
 
 
@@ -261,84 +155,24 @@ def apply_lifecycle(entry: Entry | None, event: Mapping[str, Any], dlq_offset: i
         return None
     if _already_folded(entry, dlq_offset):
         return entry
-    new = dict(entry)
+    new = entry.copy()
     new["lastDlqOffset"] = dlq_offset
     action = event["action"]
     count = event.get("replayCount")
     if action == "replayed":
-        new["replayCount"] = max(new.get("replayCount", 0), int(count or 0))
-        # A resolution of this same replay may already have been folded (it can race ahead).
-        if not (new.get("status") == "resolved" and new.get("resolvedReplay") == count):
+        new["replayCount"] = max(new["replayCount"], int(count or 0))
+        # Not if a resolution of this same replay is already folded: two operators replaying
+        # the entry at once both send replay #n, and the first may be resolved in between.
+        if not (new["status"] == "resolved" and new.get("resolvedReplay") == count):
             new["status"] = "replayed"
     elif action == "resolved":
         new["status"] = "resolved"
         new["resolvedReplay"] = count
     elif action in ("discarded", "parked"):
         new["status"] = action
-    new["history"] = _history(new, {"at": event.get("at"), "action": action,
-                                    "by": event.get("by"), "detail": event.get("reason", "")})
+    new["history"] = _history(new, HistoryItem(at=event.get("at"), action=action,
+                                               by=event.get("by"), detail=event.get("reason", "")))
     return new
-
-
-# --- queries -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Query:
-    status: str | None = None
-    topic: str | None = None
-    error_class: str | None = None
-    truck: str | None = None
-    since_ms: int | None = None
-    until_ms: int | None = None
-    ids: tuple[str, ...] = ()
-
-    def matches(self, e: Entry) -> bool:
-        return ((not self.ids or e.get("id") in self.ids)
-                and (self.status is None or e.get("status") == self.status)
-                and (self.topic is None or e.get("sourceTopic") == self.topic)
-                and (self.error_class is None or e.get("errorClass") == self.error_class
-                     or e.get("reason") == self.error_class)
-                and (self.truck is None or e.get("truckId") == self.truck)
-                and (self.since_ms is None or (e.get("lastFailure") or 0) >= self.since_ms)
-                and (self.until_ms is None or (e.get("lastFailure") or 0) <= self.until_ms))
-
-
-def select(entries: Iterable[Entry], query: Query, limit: int | None = None) -> list[Entry]:
-    """Entries matching ``query``, newest failure first."""
-    found = sorted((e for e in entries if query.matches(e)),
-                   key=lambda e: (e.get("lastFailure") or 0, e.get("id", "")), reverse=True)
-    return found[:limit] if limit is not None else found
-
-
-def summary(entries: Iterable[Entry], now_ms: int) -> dict[str, Any]:
-    """Depth and oldest age of open entries, by error class and by source topic."""
-    open_statuses = ("new", "replayed", "parked")
-    by_class: dict[str, dict[str, Any]] = {}
-    by_topic: dict[str, dict[str, Any]] = {}
-    statuses = dict.fromkeys(STATUSES, 0)
-    for e in entries:
-        statuses[e.get("status", "new")] = statuses.get(e.get("status", "new"), 0) + 1
-        if e.get("status") not in open_statuses:
-            continue
-        age = max(0, now_ms - (e.get("firstFailure") or now_ms)) / 1000
-        for group, name in ((by_class, e.get("errorClass") or "?"), (by_topic, e.get("sourceTopic") or "?")):
-            slot = group.setdefault(name, {"depth": 0, "oldestAgeS": 0.0})
-            slot["depth"] += 1
-            slot["oldestAgeS"] = max(slot["oldestAgeS"], round(age, 1))
-    depth = sum(v["depth"] for v in by_class.values())
-    return {"depth": depth, "statuses": statuses, "byErrorClass": by_class, "byTopic": by_topic}
-
-
-def describe_payload(raw: bytes) -> dict[str, Any]:
-    """A safe view of a payload: decoded JSON, or text, or hex for binary."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return {"encoding": "hex", "text": raw[:PREVIEW_BYTES].hex(" ")}
-    try:
-        return {"encoding": "json", "json": json.loads(text)}
-    except ValueError:
-        return {"encoding": "text", "text": text[:PREVIEW_BYTES]}
 
 
 class Indexer:
