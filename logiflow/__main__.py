@@ -68,7 +68,7 @@ def main() -> None:
         if argv[:1] == ["kafka"]:
             kafka_group(args=argv[1:], prog_name="logiflow kafka")
             return
-        from logiflow.cli import dlq_group
+        from logiflow.dlq.cli import dlq_group
 
         if argv[:1] == ["dlq"]:
             # Not through Faust's root group: it scans argv for "--app" by prefix, so our

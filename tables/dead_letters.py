@@ -1,6 +1,6 @@
 """The DLQ index: one entry per failed message, keyed by entry id, with its lifecycle history.
 
-One partition, like the DLQ topics it is folded from (see :mod:`logiflow.domain.dlq`).
+One partition, like the DLQ topic it is folded from (see :mod:`logiflow.domain.dlq.index`).
 """
 
 from logiflow import topics

@@ -389,7 +389,7 @@ async def request_json(request: Request) -> Json:
 
 async def indexed_entry(entry_id: str) -> tuple[Any, dlq.Entry]:
     """The DLQ index folded from Kafka (as the CLI does) and the entry in it."""
-    from logiflow.dlq_ops import read_index
+    from logiflow.dlq.operations import read_index
 
     index = await read_index(app.deps.settings, timeout_s=20.0)
     entry = index.entries.get(entry_id)
@@ -412,7 +412,7 @@ class ReplayEntry(View):
         entry_id = params.dlq_entry_id(entry_id)
         query(request)
         await request_json(request)
-        from logiflow.dlq_ops import DlqOperator
+        from logiflow.dlq.operations import DlqOperator
 
         index, entry = await indexed_entry(entry_id)
         async with DlqOperator(app.deps.settings, by=operator()) as op:
@@ -438,7 +438,7 @@ class DiscardEntry(View):
         if not isinstance(reason, str) or not reason.strip():
             raise BadRequest("reason must be a non-empty string", parameter="reason")
         reason = params.check_text("reason", reason.strip(), 500)
-        from logiflow.dlq_ops import DlqOperator
+        from logiflow.dlq.operations import DlqOperator
 
         _index, entry = await indexed_entry(entry_id)
         if entry.get("status") == "discarded":

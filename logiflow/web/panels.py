@@ -13,7 +13,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from logiflow.adapters.render_stats import RenderStats
-from logiflow.domain import dlq
+from logiflow.dlq.views import describe_payload
+from logiflow.domain.dlq.index import PREVIEW_BYTES, Entry
 from logiflow.domain.invoice import is_invoice_id
 from logiflow.domain.trucks import truck_view
 from logiflow.web import prom
@@ -173,14 +174,17 @@ def lag_row(topic: str, partition: int, highwater: int | None, committed: int | 
 
 # --- dead-letter queue ---------------------------------------------------------------------
 
-LIST_FIELDS = ("id", "status", "sourceTopic", "sourcePartition", "sourceOffset", "agent", "kind",
-               "reason", "errorClass", "errorMessage", "truckId", "attempts", "failures",
-               "replayCount", "firstFailure", "lastFailure")
-
-
-def dlq_item(entry: Json) -> Json:
+def dlq_item(entry: Entry) -> Json:
     """An entry in the DLQ list (the detail adds payload, headers, traceback and history)."""
-    return {name: entry.get(name) for name in LIST_FIELDS}
+    return {
+        "id": entry["id"], "status": entry["status"], "sourceTopic": entry["sourceTopic"],
+        "sourcePartition": entry["sourcePartition"], "sourceOffset": entry["sourceOffset"],
+        "agent": entry["agent"], "kind": entry["kind"], "reason": entry["reason"],
+        "errorClass": entry["errorClass"], "errorMessage": entry["errorMessage"],
+        "truckId": entry["truckId"], "attempts": entry["attempts"], "failures": entry["failures"],
+        "replayCount": entry["replayCount"], "firstFailure": entry["firstFailure"],
+        "lastFailure": entry["lastFailure"],
+    }
 
 
 def _unb64(text: str | None) -> bytes | None:
@@ -197,37 +201,37 @@ def header_view(name: str, raw: bytes) -> Json:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return {"name": name, "encoding": "hex", "value": raw[:dlq.PREVIEW_BYTES].hex(" ")}
+        return {"name": name, "encoding": "hex", "value": raw[:PREVIEW_BYTES].hex(" ")}
     if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
-        return {"name": name, "encoding": "hex", "value": raw[:dlq.PREVIEW_BYTES].hex(" ")}
-    return {"name": name, "encoding": "text", "value": text[:dlq.PREVIEW_BYTES]}
+        return {"name": name, "encoding": "hex", "value": raw[:PREVIEW_BYTES].hex(" ")}
+    return {"name": name, "encoding": "text", "value": text[:PREVIEW_BYTES]}
 
 
-def dlq_detail(entry: Json, can_act: bool) -> Json:
+def dlq_detail(entry: Entry, can_act: bool) -> Json:
     """One entry with its payload decoded where safe (JSON, text or hex), never executed."""
-    preview = _unb64(entry.get("preview")) or b""
-    key = _unb64(entry.get("key"))
+    preview = _unb64(entry["preview"]) or b""
+    key = _unb64(entry["key"])
     headers = []
-    for pair in entry.get("headers") or []:
+    for pair in entry["headers"]:
         if isinstance(pair, list | tuple) and len(pair) == 2:
             headers.append(header_view(str(pair[0]), _unb64(pair[1]) or b""))
-    status = entry.get("status")
+    status = entry["status"]
     return {
         **dlq_item(entry),
-        "group": entry.get("group"),
-        "sourceTimestamp": entry.get("sourceTimestamp"),
-        "version": entry.get("version"),
-        "key": None if key is None else dlq.describe_payload(key),
-        "payload": dlq.describe_payload(preview),
-        "payloadBytes": entry.get("valueSize"),
-        "payloadSha256": entry.get("valueSha256"),
+        "group": entry["group"],
+        "sourceTimestamp": entry["sourceTimestamp"],
+        "version": entry["version"],
+        "key": None if key is None else describe_payload(key),
+        "payload": describe_payload(preview),
+        "payloadBytes": entry["valueSize"],
+        "payloadSha256": entry["valueSha256"],
         "previewBytes": len(preview),
-        "truncated": bool(entry.get("truncated")),
+        "truncated": entry["truncated"],
         "headers": headers,
-        "stacktrace": entry.get("stacktrace"),
-        "history": list(entry.get("history") or []),
-        "dlqPartition": entry.get("dlqPartition"),
-        "dlqOffset": entry.get("dlqOffset"),
+        "stacktrace": entry["stacktrace"],
+        "history": list(entry["history"]),
+        "dlqPartition": entry["dlqPartition"],
+        "dlqOffset": entry["dlqOffset"],
         "actions": {
             "replay": can_act and status in ("new", "replayed"),
             "discard": can_act and status in ("new", "replayed", "parked"),

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from logiflow.domain import dlq
+from logiflow.domain.dlq.index import STATUSES
+from logiflow.domain.dlq.queries import Query
 from logiflow.domain.model import parse_instant
 from logiflow.web.errors import BadRequest
 
@@ -108,7 +109,7 @@ def dlq_entry_id(raw: str) -> str:
 
 @dataclass(frozen=True)
 class DlqFilter:
-    query: dlq.Query
+    query: Query
     limit: int
 
 
@@ -120,9 +121,9 @@ def dlq_filter(pairs: Iterable[tuple[str, str]]) -> DlqFilter:
     since, until = p.instant_ms("since"), p.instant_ms("until")
     if since is not None and until is not None and since > until:
         raise BadRequest("since must not be after until", parameter="since")
-    query = dlq.Query(status=p.choice("status", dlq.STATUSES), topic=p.text("topic", 249),
-                      error_class=p.text("errorClass"), truck=p.text("truck"),
-                      since_ms=since, until_ms=until)
+    query = Query(status=p.choice("status", STATUSES), topic=p.text("topic", 249),
+                  error_class=p.text("errorClass"), truck=p.text("truck"),
+                  since_ms=since, until_ms=until)
     return DlqFilter(query, p.integer("limit", 100, 1, 1000))
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from agents import dead_letters, invoicing, routing
 from logiflow.domain import dlq
+from logiflow.domain.model import SourceRecord
 from logiflow.errors import RenderFailed, RenderTimeout
 from logiflow.wire import decode_route_calculated
 from tables.dead_letters import dlq_entries
@@ -208,8 +209,8 @@ def test_a_poison_route_event_is_dead_lettered_not_invoiced(fakes: Fakes):
 # --- the DLQ index --------------------------------------------------------------------------
 
 def test_the_dlq_index_follows_an_entry_from_failure_to_resolution(fakes: Fakes):
-    source = dlq.SourceRecord(topic="routing.events", partition=2, offset=41,
-                              timestamp_ms=1_795_735_109_054, key=b"TR-7", value=b"{bad", headers=[])
+    source = SourceRecord(topic="routing.events", partition=2, offset=41,
+                          timestamp_ms=1_795_735_109_054, key=b"TR-7", value=b"{bad", headers=[])
     failure = dlq.Failure(
         source=source, group="g", agent="generate_invoices",
         kind="poison", reason="invalid-json", error_class="PoisonMessage", error_message="x",

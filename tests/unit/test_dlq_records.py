@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 
-from logiflow.dlq_ops import RawRecord, plan_replay
+from logiflow.dlq.views import describe_payload
 from logiflow.domain import dlq
+from logiflow.domain.dlq.queries import plan_replay
+from logiflow.domain.model import SourceRecord
 
 T0 = 1_795_735_109_000
 
-# The header names documented in logiflow/domain/dlq.py, spelled out: renaming one breaks readers.
+# The header names documented in logiflow/domain/dlq/headers.py, spelled out: renaming one breaks readers.
 CONTEXT_HEADERS = {
     "logiflow.dlq.id", "logiflow.dlq.topic", "logiflow.dlq.partition", "logiflow.dlq.offset",
     "logiflow.dlq.timestamp", "logiflow.dlq.group", "logiflow.dlq.agent", "logiflow.dlq.kind",
@@ -36,7 +38,7 @@ def failure(**changes: Any) -> dlq.Failure:
         version="0.1.0",
     )
     values.update(changes)
-    source = dlq.SourceRecord(**{k: values.pop(k) for k in SOURCE_FIELDS})
+    source = SourceRecord(**{k: values.pop(k) for k in SOURCE_FIELDS})
     return dlq.Failure(source=source, **values)
 
 
@@ -165,41 +167,41 @@ def test_a_first_failure_opens_a_new_entry_describing_it():
 
 def test_an_entry_goes_from_new_to_replayed_to_resolved():
     entry = fold_failure()
-    entry = dlq.apply_lifecycle(entry, event("replayed", 1))
+    entry = dlq.apply_lifecycle(entry, event("replayed", 1), 1)
     assert entry is not None and (entry["status"], entry["replayCount"]) == ("replayed", 1)
-    entry = dlq.apply_lifecycle(entry, event("resolved", 1))
+    entry = dlq.apply_lifecycle(entry, event("resolved", 1), 2)
     assert entry is not None and entry["status"] == "resolved"
     assert [h["action"] for h in entry["history"]] == ["failed", "replayed", "resolved"]
 
 
 def test_a_resolution_that_raced_ahead_of_its_replay_event_stays_resolved():
-    entry = dlq.apply_lifecycle(fold_failure(), event("resolved", 1))
-    entry = dlq.apply_lifecycle(entry, event("replayed", 1))
+    entry = dlq.apply_lifecycle(fold_failure(), event("resolved", 1), 1)
+    entry = dlq.apply_lifecycle(entry, event("replayed", 1), 2)
     assert entry is not None and (entry["status"], entry["replayCount"]) == ("resolved", 1)
 
 
 def test_a_newer_replay_after_a_resolution_marks_the_entry_replayed_again():
-    entry = dlq.apply_lifecycle(fold_failure(), event("resolved", 1))
-    entry = dlq.apply_lifecycle(entry, event("replayed", 2))
+    entry = dlq.apply_lifecycle(fold_failure(), event("resolved", 1), 1)
+    entry = dlq.apply_lifecycle(entry, event("replayed", 2), 2)
     assert entry is not None and (entry["status"], entry["replayCount"]) == ("replayed", 2)
 
 
 def test_a_failure_after_a_replay_reopens_the_entry_and_keeps_its_replay_count():
     first = fold_failure()
-    replayed = dlq.apply_lifecycle(first, event("replayed", 1))
-    again = fold_failure(replayed, dlq_offset=1, offset=900, headers=replayed_from(first["id"], 1),
+    replayed = dlq.apply_lifecycle(first, event("replayed", 1), 1)
+    again = fold_failure(replayed, dlq_offset=2, offset=900, headers=replayed_from(first["id"], 1),
                          first_failure_ms=T0 + 5000, last_failure_ms=T0 + 6000)
     assert again["id"] == first["id"]
     assert (again["status"], again["replayCount"], again["failures"]) == ("new", 1, 2)
     assert again["firstFailure"] == T0 + 10 and again["lastFailure"] == T0 + 6000
-    assert again["dlqOffset"] == 1
+    assert again["dlqOffset"] == 2
 
 
 @pytest.mark.parametrize("action", ["discarded", "parked"])
 def test_a_discarded_or_parked_entry_is_not_reopened_by_a_later_failure(action):
     first = fold_failure()
-    closed = dlq.apply_lifecycle(first, event(action))
-    again = fold_failure(closed, dlq_offset=1, headers=replayed_from(first["id"], 1))
+    closed = dlq.apply_lifecycle(first, event(action), 1)
+    again = fold_failure(closed, dlq_offset=2, headers=replayed_from(first["id"], 1))
     assert again["status"] == action
     assert again["failures"] == 2
 
@@ -215,7 +217,7 @@ def test_the_history_keeps_only_the_latest_items():
 
 
 def test_a_lifecycle_event_for_an_unknown_entry_folds_to_nothing():
-    assert dlq.apply_lifecycle(None, event("resolved", 1)) is None
+    assert dlq.apply_lifecycle(None, event("resolved", 1), 0) is None
 
 
 def test_unknown_actions_are_refused_and_unreadable_events_are_not_parsed():
@@ -225,24 +227,96 @@ def test_unknown_actions_are_refused_and_unreadable_events_are_not_parsed():
         assert dlq.parse_lifecycle(raw) is None, raw
 
 
-def test_the_indexer_applies_a_lifecycle_event_that_arrived_before_its_record():
+def lifecycle_bytes(entry_id: str, action: str, count: int | None = None) -> bytes:
+    return dlq.lifecycle_event(entry_id, action, "ops", T0 + 100, reason="why", replay_count=count)
+
+
+def test_a_redelivered_failure_record_is_not_counted_again():
+    first = fold_failure(dlq_offset=7)
+    again = fold_failure(first, dlq_offset=7)
+    assert again == first
+    assert (again["failures"], [h["action"] for h in again["history"]]) == (1, ["failed"])
+
+
+def test_a_lifecycle_event_folded_twice_at_the_same_offset_changes_nothing_the_second_time():
+    once = dlq.apply_lifecycle(fold_failure(dlq_offset=7), event("discarded"), 8)
+    assert once is not None
+    twice = dlq.apply_lifecycle(once, event("discarded"), 8)
+    assert twice == once
+    assert [h["action"] for h in once["history"]] == ["failed", "discarded"]
+
+
+def test_a_failure_record_redelivered_after_a_later_lifecycle_event_changes_nothing():
+    replayed = dlq.apply_lifecycle(fold_failure(dlq_offset=7), event("replayed", 1), 8)
+    assert replayed is not None
+    assert fold_failure(replayed, dlq_offset=7) == replayed
+
+
+def test_an_entry_indexed_before_last_dlq_offset_existed_dedupes_by_its_dlq_offset():
+    old = fold_failure(dlq_offset=7)
+    del old["lastDlqOffset"]
+    assert fold_failure(old, dlq_offset=7) is old
+    assert fold_failure(old, dlq_offset=9)["failures"] == 2
+
+
+def test_the_indexer_does_not_apply_a_redelivered_lifecycle_event_again():
+    entries: dict[str, dlq.Entry] = {}
+    indexer = dlq.Indexer(entries)
+    record = dlq.build_record(failure(), 1024)
+    entry_id = indexer.on_record(record.headers, record.key, record.value, 0, 7)
+    assert entry_id is not None
+    replayed = lifecycle_bytes(entry_id, "replayed", 1)
+    assert indexer.on_message(dlq.LIFECYCLE_HEADERS, entry_id.encode(), replayed, 0, 8)
+    once = entries[entry_id]
+    assert indexer.on_message(dlq.LIFECYCLE_HEADERS, entry_id.encode(), replayed, 0, 8)
+    assert entries[entry_id] == once
+    assert [h["action"] for h in entries[entry_id]["history"]] == ["failed", "replayed"]
+
+
+def test_redelivering_the_tail_of_the_dlq_topic_leaves_the_index_as_it_was():
+    """A restart resumes from the last committed offset: everything after it comes again."""
+    record = dlq.build_record(failure(), 1024)
+    entry_id = dlq.header(record.headers, dlq.H_ID)
+    assert entry_id is not None
+    again = dlq.build_record(failure(offset=900, headers=replayed_from(entry_id, 1),
+                                     last_failure_ms=T0 + 900), 1024)
+    topic = [
+        (record.headers, record.key, record.value),
+        (dlq.LIFECYCLE_HEADERS, entry_id.encode(), lifecycle_bytes(entry_id, "replayed", 1)),
+        (again.headers, again.key, again.value),
+        (dlq.LIFECYCLE_HEADERS, entry_id.encode(), lifecycle_bytes(entry_id, "parked", 1)),
+    ]
+    entries: dict[str, dlq.Entry] = {}
+    indexer = dlq.Indexer(entries)
+    for offset, (headers, key, value) in enumerate(topic):
+        assert indexer.on_message(headers, key, value, 0, offset)
+    folded = dict(entries)
+    for offset, (headers, key, value) in list(enumerate(topic))[1:]:
+        assert indexer.on_message(headers, key, value, 0, offset)
+    assert entries == folded
+    entry = entries[entry_id]
+    assert (entry["status"], entry["failures"], entry["replayCount"]) == ("parked", 2, 1)
+    assert [h["action"] for h in entry["history"]] == ["failed", "replayed", "failed", "parked"]
+
+
+def test_the_indexer_drops_a_lifecycle_event_for_an_entry_it_has_not_seen():
+    """On the one DLQ partition an event follows its record; one without is an orphan."""
     entries: dict[str, dlq.Entry] = {}
     indexer = dlq.Indexer(entries)
     entry_id = dlq.entry_id_for("routing.events", 3, 42)
-    assert indexer.on_lifecycle(dlq.lifecycle_event(entry_id, "discarded", "ops", T0, reason="dup"))
+    assert indexer.on_lifecycle(dlq.lifecycle_event(entry_id, "discarded", "ops", T0, reason="dup"), 0)
     assert entries == {}
     record = dlq.build_record(failure(), 1024)
-    assert indexer.on_record(record.headers, record.key, record.value, 0, 0) == entry_id
-    assert entries[entry_id]["status"] == "discarded"
-    assert indexer.pending == {}
+    assert indexer.on_record(record.headers, record.key, record.value, 0, 1) == entry_id
+    assert entries[entry_id]["status"] == "new"
 
 
 def test_the_indexer_ignores_records_without_an_id_and_unreadable_events():
     entries: dict[str, dlq.Entry] = {}
     indexer = dlq.Indexer(entries)
     assert indexer.on_record([("x", b"1")], b"k", b"v", 0, 0) is None
-    assert indexer.on_lifecycle(b"not json") is False
-    assert entries == {} and indexer.pending == {}
+    assert indexer.on_lifecycle(b"not json", 1) is False
+    assert entries == {}
 
 
 # --- queries -------------------------------------------------------------------------------
@@ -308,16 +382,16 @@ def test_the_summary_counts_only_open_entries_by_error_class_and_topic():
 
 
 def test_payloads_are_described_as_json_text_or_hex():
-    assert dlq.describe_payload(b'{"a": [1, 2]}') == {"encoding": "json", "json": {"a": [1, 2]}}
-    assert dlq.describe_payload(b'{"truckId": "TR-1"') == {"encoding": "text", "text": '{"truckId": "TR-1"'}
-    assert dlq.describe_payload(b"\xff\x00\x10") == {"encoding": "hex", "text": "ff 00 10"}
+    assert describe_payload(b'{"a": [1, 2]}') == {"encoding": "json", "json": {"a": [1, 2]}}
+    assert describe_payload(b'{"truckId": "TR-1"') == {"encoding": "text", "text": '{"truckId": "TR-1"'}
+    assert describe_payload(b"\xff\x00\x10") == {"encoding": "hex", "text": "ff 00 10"}
 
 
 # --- the replay plan -----------------------------------------------------------------------
 
-def raw_record(truncated: bool = False) -> RawRecord:
+def raw_record(truncated: bool = False) -> SourceRecord:
     record = dlq.build_record(failure(value=b"v" * 50), max_value_bytes=10 if truncated else 1024)
-    return RawRecord(0, 5, T0, record.key, record.value, record.headers)
+    return SourceRecord("logiflow.dlq", 0, 5, T0, record.key, record.value, record.headers)
 
 
 @pytest.mark.parametrize(("status", "replays", "record", "force", "action"), [

@@ -6,6 +6,7 @@ import importlib
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,15 @@ def test_the_top_level_packages_are_the_ones_in_this_repository(name):
     module = importlib.import_module(name)
     assert module.__file__ is not None
     assert Path(module.__file__).resolve() == REPO / name / "__init__.py"
+
+
+def test_every_package_in_the_repository_is_listed_for_setuptools():
+    # [tool.setuptools] packages is an explicit list: a subpackage missing from it is silently
+    # left out of a wheel, while the editable install used here still finds it.
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    found = {".".join(init.parent.relative_to(REPO).parts)
+             for top in ("logiflow", "agents", "tables") for init in (REPO / top).rglob("__init__.py")}
+    assert found == set(config["tool"]["setuptools"]["packages"])
 
 
 def run_logiflow(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:

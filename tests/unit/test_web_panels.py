@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-
 from logiflow.adapters.render_stats import RenderStats, no_renders
+from logiflow.domain.dlq.index import Entry, apply_record
+from logiflow.domain.dlq.records import Failure, build_record
 from logiflow.domain.invoice import invoice_id_for
+from logiflow.domain.model import SourceRecord
 from logiflow.processing.metrics import HistogramSnapshot
 from logiflow.web import panels
 
@@ -78,12 +79,19 @@ def test_lag_is_highwater_minus_the_next_offset_to_read() -> None:
     assert panels.lag_row("t", 0, 0, None, None)["lag"] == 0  # empty partition
 
 
+def dlq_entry(key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> Entry:
+    """A ``dlq-entries`` value as the index folds it from a failure record."""
+    source = SourceRecord("routing.events", 0, 7, None, key, value, headers)
+    failure = Failure(source, "logiflow", "generate_invoices", "poison", "invalid-json",
+                      "PoisonMessage", "invalid-json: x", "Traceback ...", 1, 1, 2, "0.1.0")
+    record = build_record(failure, 1024)
+    return apply_record(None, record.headers, record.key, record.value, 0, 3)
+
+
 def test_dlq_detail_decodes_payload_and_headers_without_interpreting_them() -> None:
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    entry = {"id": "dlq-0123456789abcdef", "status": "new", "preview": b64(b"<script>x</script>"),
-             "key": b64(b"TR-1"), "headers": [["trace", b64(b"abc")], ["bin", b64(b"\x00\xff")]],
-             "history": [{"action": "failed"}], "valueSize": 18}
+    entry = dlq_entry(b"TR-1", b"<script>x</script>", [("trace", b"abc"), ("bin", b"\x00\xff")])
     d = panels.dlq_detail(entry, can_act=True)
+    assert (d["id"], d["status"], d["payloadBytes"], d["dlqOffset"]) == (entry["id"], "new", 18, 3)
     assert d["payload"] == {"encoding": "text", "text": "<script>x</script>"}
     assert d["key"] == {"encoding": "text", "text": "TR-1"}
     assert d["headers"] == [{"name": "trace", "encoding": "text", "value": "abc"},

@@ -6,22 +6,17 @@ import asyncio
 import base64
 import json
 import sys
-from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from logiflow import __version__
-from logiflow.dlq_ops import DlqOperator, Index, read_index
-from logiflow.domain import dlq
+from logiflow.dlq.operations import DlqOperator, Index, read_index
+from logiflow.dlq.views import LIST_HEADER, describe_payload, list_json, list_row, show_text
+from logiflow.domain.dlq.index import STATUSES, Entry
+from logiflow.domain.dlq.queries import Query, select
 from logiflow.domain.model import parse_instant
 from logiflow.settings import Settings
-
-
-def _when(ms: int | None) -> str:
-    if not ms:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _instant(value: str | None, name: str) -> int | None:
@@ -34,10 +29,10 @@ def _instant(value: str | None, name: str) -> int | None:
 
 
 def _query(ids: tuple[str, ...], status: str | None, topic: str | None, error: str | None,
-           truck: str | None, since: str | None, until: str | None) -> dlq.Query:
-    return dlq.Query(status=status, topic=topic, error_class=error, truck=truck,
-                     since_ms=_instant(since, "--since"), until_ms=_instant(until, "--until"),
-                     ids=ids)
+           truck: str | None, since: str | None, until: str | None) -> Query:
+    return Query(status=status, topic=topic, error_class=error, truck=truck,
+                 since_ms=_instant(since, "--since"), until_ms=_instant(until, "--until"),
+                 ids=ids)
 
 
 def _load(settings: Settings) -> Index:
@@ -48,7 +43,7 @@ def _load(settings: Settings) -> Index:
                                    f"{exc!r}") from exc
 
 
-def _load_entry(settings: Settings, entry_id: str) -> tuple[Index, dlq.Entry]:
+def _load_entry(settings: Settings, entry_id: str) -> tuple[Index, Entry]:
     index = _load(settings)
     entry = index.entries.get(entry_id)
     if entry is None:
@@ -58,7 +53,7 @@ def _load_entry(settings: Settings, entry_id: str) -> tuple[Index, dlq.Entry]:
 
 def filters(f: Any) -> Any:
     for opt in reversed([
-        click.option("--status", type=click.Choice(dlq.STATUSES), help="Entry status."),
+        click.option("--status", type=click.Choice(STATUSES), help="Entry status."),
         click.option("--topic", help="Source topic."),
         click.option("--error", "error", help="Error class or reason code."),
         click.option("--truck", help="Truck id (record key)."),
@@ -83,20 +78,14 @@ def dlq_list(status: str | None, topic: str | None, error: str | None, truck: st
     """List DLQ entries, newest failure first."""
     settings = Settings.from_env()
     index = _load(settings)
-    rows = dlq.select(index.entries.values(), _query((), status, topic, error, truck, since, until),
-                      limit)
+    rows = select(index.entries.values(), _query((), status, topic, error, truck, since, until), limit)
     if as_json:
         for e in rows:
-            click.echo(json.dumps({k: v for k, v in e.items() if k not in ("stacktrace", "preview")}))
+            click.echo(list_json(e))
         return
-    header = f"{'ID':<20} {'STATUS':<9} {'TOPIC':<22} {'KIND':<10} {'REASON':<18} {'TRUCK':<14} " \
-             f"{'TRIES':>5} {'REPLAYS':>7}  LAST FAILURE"
-    click.echo(header)
+    click.echo(LIST_HEADER)
     for e in rows:
-        click.echo(f"{e['id']:<20} {e.get('status', ''):<9} {e.get('sourceTopic', '')[:22]:<22} "
-                   f"{e.get('kind', ''):<10} {e.get('reason', '')[:18]:<18} "
-                   f"{(e.get('truckId') or '-')[:14]:<14} {e.get('attempts', 0):>5} "
-                   f"{e.get('replayCount', 0):>7}  {_when(e.get('lastFailure'))}")
+        click.echo(list_row(e))
     click.echo(f"{len(rows)} of {len(index.entries)} entries", err=True)
 
 
@@ -108,31 +97,12 @@ def dlq_show(entry_id: str, as_json: bool) -> None:
     settings = Settings.from_env()
     index, entry = _load_entry(settings, entry_id)
     record = index.record_of(entry)
-    payload = dlq.describe_payload(record.value if record else base64.b64decode(entry["preview"]))
+    payload = describe_payload(record.value if record else base64.b64decode(entry["preview"]))
     if as_json:
         click.echo(json.dumps({**entry, "payload": payload}, indent=2, default=str))
         return
-    click.echo(f"entry     {entry['id']}  status={entry['status']}  replays={entry['replayCount']}")
-    click.echo(f"source    {entry['sourceTopic']} partition {entry['sourcePartition']} "
-               f"offset {entry['sourceOffset']}  key={entry.get('truckId')!r}")
-    click.echo(f"failure   {entry['kind']}: {entry['reason']}  ({entry['errorClass']}) after "
-               f"{entry['attempts']} attempt(s); first {_when(entry.get('firstFailure'))}, "
-               f"last {_when(entry.get('lastFailure'))}; LogiFlow {entry.get('version')}")
-    click.echo(f"message   {entry['errorMessage']}")
-    click.echo(f"payload   ({payload['encoding']}, {entry.get('valueSize')} bytes"
-               f"{', TRUNCATED' if entry.get('truncated') else ''})")
-    body = json.dumps(payload["json"], indent=2) if payload["encoding"] == "json" else payload["text"]
-    click.echo("  " + body.replace("\n", "\n  "))
-    if record is not None:
-        click.echo("headers")
-        for k, v in record.headers:
-            if k != dlq.H_STACKTRACE:
-                click.echo(f"  {k}: {v.decode('utf-8', 'replace')[:200]}")
-    click.echo("traceback")
-    click.echo("  " + entry.get("stacktrace", "").rstrip().replace("\n", "\n  "))
-    click.echo("history")
-    for h in entry.get("history", []):
-        click.echo(f"  {_when(h.get('at'))}  {h.get('action'):<10} by {h.get('by')}  {h.get('detail', '')}")
+    for line in show_text(entry, record, payload):
+        click.echo(line)
 
 
 @dlq_group.command("replay")
@@ -158,12 +128,12 @@ def dlq_replay(entry_ids: tuple[str, ...], status: str | None, topic: str | None
     missing = [i for i in entry_ids if i not in index.entries]
     if missing:
         raise click.ClickException(f"no DLQ entries {', '.join(missing)}")
-    chosen = dlq.select(index.entries.values(),
-                        _query(entry_ids, status, topic, error, truck, since, until), limit)
+    chosen = select(index.entries.values(),
+                    _query(entry_ids, status, topic, error, truck, since, until), limit)
     if not chosen:
         click.echo("nothing matches", err=True)
         return
-    same = [e["id"] for e in chosen if e.get("version") == __version__]
+    same = [e["id"] for e in chosen if e["version"] == __version__]
     if same:
         click.echo(f"warning: {len(same)} entr{'y' if len(same) == 1 else 'ies'} failed on this "
                    f"same LogiFlow version ({__version__}); is the fix deployed?", err=True)

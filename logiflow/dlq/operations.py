@@ -3,7 +3,8 @@
 Used by ``logiflow dlq ...`` and by the web API. Reads fold the DLQ topic (failures and
 lifecycle events) from the beginning (the same fold the worker's ``dlq-entries`` table keeps), so the
 commands work with or without a worker running. Writes are lifecycle events (acknowledged by
-the broker) and, for a replay, the original record re-published to its original topic.
+the broker) and, for a replay, the original record re-published to its original topic. What a
+replay does to an entry is decided by the pure :func:`logiflow.domain.dlq.queries.plan_replay`.
 """
 
 from __future__ import annotations
@@ -18,28 +19,24 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from logiflow import __version__
-from logiflow.domain import dlq
+from logiflow.domain.dlq.headers import H_ID, LIFECYCLE_HEADERS, header, normalize_headers
+from logiflow.domain.dlq.index import Entry, Indexer
+from logiflow.domain.dlq.queries import plan_replay
+from logiflow.domain.dlq.records import lifecycle_event, replay_headers
+from logiflow.domain.model import SourceRecord
 from logiflow.kafka_admin import read_to_end
 from logiflow.settings import Settings
 
 
 @dataclass
-class RawRecord:
-    partition: int
-    offset: int
-    timestamp_ms: int
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]]
-
-
-@dataclass
 class Index:
-    entries: dict[str, dlq.Entry] = field(default_factory=dict)
-    records: dict[tuple[int, int], RawRecord] = field(default_factory=dict)
+    """The folded entries, and the failure records they point at (what a replay re-publishes)."""
 
-    def record_of(self, entry: dlq.Entry) -> RawRecord | None:
-        return self.records.get((entry.get("dlqPartition", 0), entry.get("dlqOffset", -1)))
+    entries: dict[str, Entry] = field(default_factory=dict)
+    records: dict[tuple[int, int], SourceRecord] = field(default_factory=dict)
+
+    def record_of(self, entry: Entry) -> SourceRecord | None:
+        return self.records.get((entry["dlqPartition"], entry["dlqOffset"]))
 
 
 def operator_name() -> str:
@@ -49,19 +46,20 @@ def operator_name() -> str:
         return "operator"
 
 
-async def _read_topic(settings: Settings, topic: str, timeout_s: float) -> list[RawRecord]:
-    return [RawRecord(m.partition, m.offset, m.timestamp, m.key, m.value or b"",
-                      dlq.normalize_headers(m.headers))
+async def _read_topic(settings: Settings, topic: str, timeout_s: float) -> list[SourceRecord]:
+    return [SourceRecord(topic=topic, partition=m.partition, offset=m.offset,
+                         timestamp_ms=m.timestamp, key=m.key, value=m.value or b"",
+                         headers=normalize_headers(m.headers))
             for m in await read_to_end(settings.bootstrap_servers, topic, timeout_s)]
 
 
 async def read_index(settings: Settings, timeout_s: float = 60.0) -> Index:
     """Fold the DLQ topic (failures and lifecycle events, in offset order) into the index."""
     index = Index()
-    indexer = dlq.Indexer(index.entries)
+    indexer = Indexer(index.entries)
     for rec in await _read_topic(settings, settings.topic(settings.dlq_topic), timeout_s):
         if indexer.on_message(rec.headers, rec.key, rec.value, rec.partition, rec.offset) \
-                and dlq.header(rec.headers, dlq.H_ID):
+                and header(rec.headers, H_ID):
             index.records[(rec.partition, rec.offset)] = rec
     return index
 
@@ -72,25 +70,6 @@ class ReplayOutcome:
     action: str  # replayed | parked | skipped | would-replay | would-park
     detail: str = ""
     same_version: bool = False
-
-
-def plan_replay(entry: dlq.Entry, record: RawRecord | None, cap: int,
-                force: bool = False) -> tuple[str, str]:
-    """What a replay of ``entry`` would do: (action, detail). Pure.
-
-    ``force`` also replays resolved and discarded entries (idempotent invoicing makes that
-    safe); the replay cap still applies.
-    """
-    status = entry.get("status")
-    if status in ("resolved", "discarded") and not force:
-        return "skipped", f"status is {status}"
-    if record is None:
-        return "skipped", "its DLQ record is no longer in the topic (retention)"
-    if dlq.header(record.headers, dlq.H_TRUNCATED) == "true":
-        return "skipped", "the payload was truncated in the DLQ; replay it from the source system"
-    if entry.get("replayCount", 0) >= cap or status == "parked":
-        return "park", f"replayed {entry.get('replayCount', 0)} times; cap is {cap}"
-    return "replay", f"replay #{entry.get('replayCount', 0) + 1} to {entry.get('sourceTopic')}"
 
 
 class DlqOperator:
@@ -110,16 +89,16 @@ class DlqOperator:
         await self.producer.stop()
 
     async def _lifecycle(self, entry_id: str, action: str, **kw: Any) -> None:
-        value = dlq.lifecycle_event(entry_id, action, self.by, int(time.time() * 1000), **kw)
+        value = lifecycle_event(entry_id, action, self.by, int(time.time() * 1000), **kw)
         await self.producer.send_and_wait(self.settings.topic(self.settings.dlq_topic), value,
-                                          key=entry_id.encode(), headers=dlq.LIFECYCLE_HEADERS)
+                                          key=entry_id.encode(), headers=LIFECYCLE_HEADERS)
 
-    async def discard(self, entry: dlq.Entry, reason: str) -> None:
+    async def discard(self, entry: Entry, reason: str) -> None:
         if not reason.strip():
             raise ValueError("a discard needs a reason")
         await self._lifecycle(entry["id"], "discarded", reason=reason.strip())
 
-    async def replay(self, index: Index, entries: list[dlq.Entry], *, apply: bool,
+    async def replay(self, index: Index, entries: list[Entry], *, apply: bool,
                      rate: float | None = None, force: bool = False,
                      progress: Callable[[ReplayOutcome], None] | None = None) -> list[ReplayOutcome]:
         """Replay (or, without ``apply``, describe replaying) each entry, at most ``rate``/s."""
@@ -127,26 +106,26 @@ class DlqOperator:
         for i, entry in enumerate(entries):
             record = index.record_of(entry)
             action, detail = plan_replay(entry, record, self.settings.dlq_replay_cap, force)
-            same = entry.get("version") == __version__
+            same = entry["version"] == __version__
             if not apply:
                 outcome = ReplayOutcome(entry["id"], {"replay": "would-replay",
                                                       "park": "would-park"}.get(action, action),
                                         detail, same)
             elif action == "park":
                 await self._lifecycle(entry["id"], "parked", reason=detail,
-                                      replay_count=entry.get("replayCount", 0))
+                                      replay_count=entry["replayCount"])
                 outcome = ReplayOutcome(entry["id"], "parked", detail, same)
             elif action == "replay":
                 assert record is not None
-                count = entry.get("replayCount", 0) + 1
+                count = entry["replayCount"] + 1
                 # The lifecycle event goes first: the replayed message may be processed (and
                 # resolved) before a later write would land.
                 await self._lifecycle(entry["id"], "replayed", replay_count=count)
                 source = f"{self.settings.topic(self.settings.dlq_topic)}/{record.partition}@{record.offset}"
                 await self.producer.send_and_wait(
                     entry["sourceTopic"], record.value, key=record.key,
-                    headers=dlq.replay_headers(record.headers, entry["id"], count, source),
-                    timestamp_ms=entry.get("sourceTimestamp") or None)
+                    headers=replay_headers(record.headers, entry["id"], count, source),
+                    timestamp_ms=entry["sourceTimestamp"] or None)
                 outcome = ReplayOutcome(entry["id"], "replayed", detail, same)
             else:
                 outcome = ReplayOutcome(entry["id"], action, detail, same)
