@@ -7,6 +7,7 @@ prefix, data and invoice folders and web port, so tests share one broker without
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -179,6 +180,13 @@ class Record:
 
 
 Rec = tuple[bytes | None, bytes] | tuple[bytes | None, bytes, list[tuple[str, bytes]]]
+
+
+def route_request_record(truck: str, n: str, destination: str = "Munich") -> tuple[bytes, bytes]:
+    """A minimal RouteRequested from Hamburg as a (key, value) record, request id ``req-{n}``."""
+    return truck.encode(), json.dumps({
+        "type": "RouteRequested", "requestId": f"req-{n}", "truckId": truck, "customerId": "C-1",
+        "origin": "Hamburg", "destination": destination}).encode()
 
 
 def produce(topic: str, records: Iterable[Rec], partition: int | None = None) -> int:

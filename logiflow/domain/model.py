@@ -120,11 +120,12 @@ def format_instant(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_instant(text: str) -> int:
-    """ISO-8601 (UTC when no offset is given) → epoch ms, within 2000..2100.
+def parse_instant(text: str, *, plausible: bool = True) -> int:
+    """ISO-8601 (UTC when no offset is given) → epoch ms, within 2000..2100 if ``plausible``.
 
     The one instant parser: the wire, the web's query parameters and the CLI's options all use
-    it. Raises :class:`ValueError` with a message that names no field; callers add the name.
+    it. A query bound passes ``plausible=False``: it names a moment to compare with, not an
+    event time. Raises :class:`ValueError` with a message that names no field; callers add it.
     """
     if len(text) > 40:
         raise ValueError("is too long for a timestamp")
@@ -138,6 +139,6 @@ def parse_instant(text: str) -> int:
         ms = int(moment.timestamp() * 1000)
     except (OverflowError, ValueError, OSError):
         raise ValueError("is out of range") from None
-    if not MIN_EPOCH_MS <= ms <= MAX_EPOCH_MS:
+    if plausible and not MIN_EPOCH_MS <= ms <= MAX_EPOCH_MS:
         raise ValueError("is not between 2000 and 2100")
     return ms

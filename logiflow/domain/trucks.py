@@ -71,25 +71,6 @@ def apply_invoice(state: TruckInvoices | None, ev: InvoiceGenerated) -> TruckInv
     return state
 
 
-def truck_view(routes: TruckRoutes | None, invoices: TruckInvoices | None) -> dict[str, Any]:
-    """One truck as the web page and API show it."""
-    routes = routes or {}
-    invoices = invoices or {}
-    return {
-        "truckId": routes.get("truckId") or invoices.get("truckId"),
-        "routes": routes.get("routes", 0),
-        "km": routes.get("km", 0.0),
-        "lastDestination": routes.get("lastDestination"),
-        "eta": routes.get("eta"),
-        "invoices": invoices.get("invoices", 0),
-        "revenue": invoices.get("revenue", "0.00"),
-        "currency": invoices.get("currency"),
-        "lastEventTime": max(routes.get("lastEventTime", 0), invoices.get("lastInvoiceTime", 0)) or None,
-        "recentRoutes": routes.get("recent", []),
-        "recentInvoices": invoices.get("recent", []),
-    }
-
-
 def issued_record(generated: InvoiceGenerated, issued_at_ms: int) -> dict[str, Any]:
     """The ``invoices-issued`` table value for a published InvoiceGenerated.
 

@@ -1,7 +1,7 @@
 """Errors a web request can end in; each becomes a JSON body ``{"error": ..., ...}``.
 
 Raised by the pure request parsers (:mod:`logiflow.web.params`) and the handlers; the one place
-that turns them into responses is :func:`logiflow.web.api.json_endpoint`.
+that turns them into responses is :func:`logiflow.web.http.json_endpoint`.
 """
 
 from __future__ import annotations

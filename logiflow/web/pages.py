@@ -22,8 +22,8 @@ from faust.web import Request, Response, View
 
 from logiflow.app import app
 from logiflow.domain.invoice import is_invoice_id
-from logiflow.web.api import json_endpoint
 from logiflow.web.errors import BadRequest, NotFound
+from logiflow.web.http import json_endpoint
 
 # request name → (packaged file, content type). Nothing else under /static/ exists.
 STATIC: dict[str, tuple[str, str]] = {

@@ -1,7 +1,10 @@
 """What each panel of the stats page shows, built from plain values. Pure: no Faust, no I/O.
 
-The handlers in :mod:`logiflow.web.api` read tables, metrics and the consumer, then call these.
-Field names are the API's (camelCase) and are documented in ``docs/web-api.md``.
+The handlers (:mod:`logiflow.web.api_overview` and its siblings) read tables, metrics and the
+consumer, then call these. Every function builds new dicts: table values are never changed here
+(with the ``memory://`` store a handler holds the stored value itself, and a write into it would
+change the table without a changelog record). Field names are the API's (camelCase) and are
+documented in ``docs/web-api.md``.
 """
 
 from __future__ import annotations
@@ -16,20 +19,41 @@ from logiflow.adapters.render_stats import RenderStats
 from logiflow.dlq.views import describe_payload
 from logiflow.domain.dlq.index import PREVIEW_BYTES, Entry
 from logiflow.domain.invoice import is_invoice_id
-from logiflow.domain.trucks import truck_view
+from logiflow.topics import CALCULATE_ROUTES, GENERATE_INVOICES
 from logiflow.web import prom
 
 Json = dict[str, Any]
+# The agents the flow panels and /metrics always show, even before they processed anything.
+AGENTS = (CALCULATE_ROUTES, GENERATE_INVOICES)
 
 
 # --- trucks --------------------------------------------------------------------------------
 
-def truck_summary(routes: Json | None, invoices: Json | None) -> Json:
-    """A truck's row in the trucks table (its page adds the recent routes and invoices)."""
-    view = truck_view(routes, invoices)
-    view.pop("recentRoutes")
-    view.pop("recentInvoices")
-    return view
+def truck_summary(truck_id: str, routes: Json | None, invoices: Json | None) -> Json:
+    """A truck's row in the trucks table, from its two table values (either may be missing)."""
+    routes = routes or {}
+    invoices = invoices or {}
+    return {
+        "truckId": routes.get("truckId") or invoices.get("truckId") or truck_id,
+        "routes": routes.get("routes", 0),
+        "km": routes.get("km", 0.0),
+        "lastDestination": routes.get("lastDestination"),
+        "eta": routes.get("eta"),
+        "invoices": invoices.get("invoices", 0),
+        "revenue": invoices.get("revenue", "0.00"),
+        "currency": invoices.get("currency"),
+        "lastEventTime": max(routes.get("lastEventTime", 0), invoices.get("lastInvoiceTime", 0)) or None,
+    }
+
+
+def truck_view(truck_id: str, routes: Json | None, invoices: Json | None) -> Json:
+    """The truck's row plus its recent routes and invoices (copies, with download links)."""
+    return {
+        **truck_summary(truck_id, routes, invoices),
+        "recentRoutes": [dict(r) for r in (routes or {}).get("recent", [])],
+        "recentInvoices": [{**i, "downloadUrl": download_url(str(i.get("invoiceId")))}
+                           for i in (invoices or {}).get("recent", [])],
+    }
 
 
 def search_trucks(routes: Mapping[str, Json], invoices: Mapping[str, Json], q: str | None,
@@ -38,8 +62,7 @@ def search_trucks(routes: Mapping[str, Json], invoices: Mapping[str, Json], q: s
     needle = (q or "").casefold()
     rows = []
     for truck in sorted(set(routes) | set(invoices)):
-        row = truck_summary(routes.get(truck), invoices.get(truck))
-        row["truckId"] = row["truckId"] or truck
+        row = truck_summary(truck, routes.get(truck), invoices.get(truck))
         haystack = f"{truck}\n{row.get('lastDestination') or ''}".casefold()
         if needle in haystack:
             rows.append(row)
@@ -139,6 +162,11 @@ def latency_summary(snapshot: Mapping[str, Any], last_s: float | None) -> Json:
         "p50S": quantile(0.5), "p95S": quantile(0.95), "p99S": quantile(0.99),
         "buckets": [{"le": le, "count": n} for le, n in zip(prom.le_labels(bounds), counts, strict=True)],
     }
+
+
+def renderer_health(stats: RenderStats) -> Json:
+    """The renderer processes, for ``/api/health``."""
+    return {"workers": stats["workers"], "alive": stats["alive"]}
 
 
 def renderer_view(stats: RenderStats) -> Json:

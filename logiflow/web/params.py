@@ -84,11 +84,11 @@ def check_text(name: str, raw: str, max_chars: int = MAX_TEXT) -> str:
 
 
 def parse_instant_ms(name: str, raw: str) -> int:
-    """Epoch milliseconds as digits, or an ISO-8601 time (the wire's own parser)."""
+    """Epoch milliseconds as digits, or an ISO-8601 time (the wire's own parser, any year)."""
     if re.fullmatch(r"[0-9]{1,15}", raw):
         return int(raw)
     try:
-        return parse_instant(raw)
+        return parse_instant(raw, plausible=False)
     except ValueError:
         raise BadRequest(f"{name} must be epoch milliseconds or an ISO-8601 time",
                          parameter=name) from None

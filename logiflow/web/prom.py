@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
+from logiflow.processing.metrics import HistogramSnapshot
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Labels = Mapping[str, str]
 
@@ -75,6 +77,11 @@ class Exposition:
             self._sample(f"{name}_bucket", {**(labels or {}), "le": le}, cumulative)
         self._sample(f"{name}_sum", labels, total)
         self._sample(f"{name}_count", labels, count)
+
+    def histogram_of(self, name: str, help_text: str, snapshot: HistogramSnapshot) -> None:
+        """A histogram family from a :class:`~logiflow.processing.metrics.Histogram` snapshot."""
+        self.histogram(name, help_text, cumulative_buckets(snapshot["buckets"], snapshot["counts"]),
+                       snapshot["sum"], snapshot["count"])
 
     def render(self) -> str:
         return "\n".join(self.lines) + "\n"

@@ -19,7 +19,7 @@ import pytest
 from logiflow.kafka_local import kafka_version
 from tests.browser.conftest import PageWatch
 from tests.conftest import ARTIFACTS
-from tests.harness import Worker, isolated_env, produce, wait_for
+from tests.harness import Worker, isolated_env, produce, route_request_record, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -31,12 +31,6 @@ def send(topic: str, records: list[tuple[bytes, bytes]]) -> int:
     """``produce`` on another thread: Playwright's sync API keeps an event loop on this one."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(produce, topic, records).result(timeout=60)
-
-
-def request(truck: str, n: str, destination: str = "Munich") -> tuple[bytes, bytes]:
-    return truck.encode(), json.dumps({
-        "type": "RouteRequested", "requestId": f"req-{n}", "truckId": truck, "customerId": "C-1",
-        "origin": "Hamburg", "destination": destination}).encode()
 
 
 def api(w: Worker, path: str) -> Any:
@@ -111,7 +105,7 @@ def test_the_page_loads_and_its_counters_rise_while_events_flow(stats: Stats, pa
     batch = 10
     for i in range(3):
         send(w.topic("routing.requests"),
-                [request(f"TR-{j % 5:03d}", f"flow-{i}-{j}") for j in range(batch)])
+                [route_request_record(f"TR-{j % 5:03d}", f"flow-{i}-{j}") for j in range(batch)])
         target = start + batch * (i + 1)
         wait_for(lambda t=target: number(text(page, "#processed-calculate_routes")) >= t, 60,
                  f"the page to count {target} routes without a reload")
@@ -137,7 +131,8 @@ def test_the_page_loads_and_its_counters_rise_while_events_flow(stats: Stats, pa
 
 def test_searching_a_truck_shows_its_state(stats: Stats, page: Any, artifacts: Path) -> None:
     w = stats.worker
-    send(w.topic("routing.requests"), [request("TR-SEARCH-7", f"s-{n}", "Berlin") for n in range(3)])
+    send(w.topic("routing.requests"),
+         [route_request_record("TR-SEARCH-7", f"s-{n}", "Berlin") for n in range(3)])
     wait_for(lambda: invoices_of(w, "TR-SEARCH-7") == 3, 60, "truck state")
     expected = api(w, "/api/trucks/TR-SEARCH-7")
     open_page(page, w)
@@ -163,7 +158,8 @@ def test_searching_a_truck_shows_its_state(stats: Stats, page: Any, artifacts: P
 def test_markup_in_a_truck_id_is_shown_as_text(stats: Stats, page: Any, watch: PageWatch,
                                                artifacts: Path) -> None:
     w = stats.worker
-    send(w.topic("routing.requests"), [request(XSS, "xss-1"), (XSS.encode(), b"<b>not json</b>")])
+    send(w.topic("routing.requests"),
+         [route_request_record(XSS, "xss-1"), (XSS.encode(), b"<b>not json</b>")])
     wait_for(lambda: api(w, "/api/trucks?q=%3Cimg")["matched"] == 1, 60, "the markup truck")
     wait_for(lambda: api(w, "/api/dlq?truck=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")["matched"] == 1,
              60, "its DLQ entry")
@@ -215,7 +211,7 @@ def test_dlq_replay_with_the_token_changes_the_entry_and_discard_discards(
         stats: Stats, page: Any, artifacts: Path) -> None:
     w = stats.worker
     send(w.topic("routing.requests"), [
-        request("TR-ATLANTIS", "atl", destination="Atlantis Browser Depot"),
+        route_request_record("TR-ATLANTIS", "atl", destination="Atlantis Browser Depot"),
         (b"TR-JUNK", b"{junk"),
         (b"TR-TRASH", b"{trash"),
     ])
@@ -270,7 +266,7 @@ def test_dlq_replay_with_the_token_changes_the_entry_and_discard_discards(
 
 def test_an_invoice_link_downloads_a_pdf(stats: Stats, page: Any, artifacts: Path) -> None:
     w = stats.worker
-    send(w.topic("routing.requests"), [request("TR-PDF", "pdf-1")])
+    send(w.topic("routing.requests"), [route_request_record("TR-PDF", "pdf-1")])
     wait_for(lambda: invoices_of(w, "TR-PDF") == 1, 60, "the invoice")
     open_page(page, w)
     wait_for(lambda: page.locator("#invoice-rows a.pdf").count() > 0, 10, "invoice links")

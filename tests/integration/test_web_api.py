@@ -25,7 +25,7 @@ from logiflow import __version__
 from logiflow.domain.invoice import invoice_id_for
 from logiflow.kafka_local import kafka_version
 from tests.conftest import ARTIFACTS
-from tests.harness import Worker, free_port, isolated_env, produce, wait_for
+from tests.harness import Worker, free_port, isolated_env, produce, route_request_record, wait_for
 from tests.integration.scenarios import route_requests
 
 pytestmark = pytest.mark.integration
@@ -79,12 +79,6 @@ def post(w: Worker, path: str, body: Any = None, token: str | None = TOKEN,
     return http("POST", w.web + path, body if body is not None else {}, headers)
 
 
-def request(truck: str, n: str, destination: str = "Munich") -> tuple[bytes, bytes]:
-    return truck.encode(), json.dumps({
-        "type": "RouteRequested", "requestId": f"req-{n}", "truckId": truck, "customerId": "C-1",
-        "origin": "Hamburg", "destination": destination}).encode()
-
-
 def dlq_entries(w: Worker, query: str) -> list[dict[str, Any]]:
     return list(get_json(w, f"/api/dlq?{query}")["entries"])
 
@@ -120,9 +114,9 @@ def api(kafka: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     w = start_worker(root, "web-api", LOGIFLOW_API_TOKEN=TOKEN, LOGIFLOW_GAZETTEER_FILE=gazetteer)
     try:
         records = route_requests(GOOD, trucks=TRUCKS)
-        records.append(request(XSS, "xss"))
+        records.append(route_request_record(XSS, "xss"))
         records.append((b"TR-BAD", b"{not json"))
-        records.append(request("TR-NOWHERE", "nowhere", destination="Atlantis Test Depot"))
+        records.append(route_request_record("TR-NOWHERE", "nowhere", destination="Atlantis Test Depot"))
         produce(w.topic("routing.requests"), records)
         wait_for(lambda: get_json(w, "/api/overview")["processed"]["generate_invoices"] >= GOOD + 1,
                  120, "invoices for every good request")
@@ -465,7 +459,7 @@ def test_two_workers_answer_every_truck_lookup_alike(kafka: str, tmp_path: Path)
 
         wait_for(split, 90, "the four partitions split between the two workers")
         trucks = [f"TR-{i:03d}" for i in range(20)]
-        produce(topic, [request(t, f"{t}-{n}") for n in range(2) for t in trucks])
+        produce(topic, [route_request_record(t, f"{t}-{n}") for n in range(2) for t in trucks])
 
         def invoiced() -> bool:
             total = sum(get_json(w, "/api/overview")["totals"]["invoices"] for w in (a, b))

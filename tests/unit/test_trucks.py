@@ -1,4 +1,4 @@
-"""Per-truck state folds: counts, redelivery, the recent lists, Decimal revenue, the merged view."""
+"""Per-truck state folds: counts, redelivery, the recent lists, Decimal revenue."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import copy
 from decimal import Decimal
 
 from logiflow.domain.model import InvoiceGenerated, Place, RouteCalculated
-from logiflow.domain.trucks import RECENT, apply_invoice, apply_route, truck_view
+from logiflow.domain.trucks import RECENT, apply_invoice, apply_route
 
 T0 = 1_795_735_109_000  # 2026-11-26T23:18:29Z
 HAMBURG, BERLIN, MUNICH = Place(53.55, 9.99, "Hamburg"), Place(52.52, 13.40, "Berlin"), \
@@ -93,28 +93,3 @@ def test_recent_invoices_are_capped_too():
     assert state is not None
     assert len(state["recent"]) == RECENT and state["recent"][0]["invoiceId"] == f"INV-{RECENT}"
     assert state["revenue"] == f"{RECENT + 1}.00"
-
-
-def test_the_truck_view_merges_routes_and_invoices():
-    routes = apply_route(None, route(1), 0)
-    invoices = apply_invoice(None, invoice(5, "207.77"))
-    view = truck_view(routes, invoices)
-    assert view["truckId"] == "TR-1"
-    assert (view["routes"], view["km"], view["lastDestination"]) == (1, 100.0, "Berlin")
-    assert (view["invoices"], view["revenue"], view["currency"]) == (1, "207.77", "EUR")
-    assert view["lastEventTime"] == T0 + 5000  # the invoice is the later of the two
-    assert view["recentRoutes"][0]["eventId"] == "rc-1"
-    assert view["recentInvoices"][0]["invoiceId"] == "INV-5"
-
-
-def test_a_truck_known_only_from_invoices_still_has_a_view():
-    view = truck_view(None, apply_invoice(None, invoice(1, "3.50")))
-    assert view["truckId"] == "TR-1"
-    assert (view["routes"], view["km"], view["eta"]) == (0, 0.0, None)
-    assert view["revenue"] == "3.50"
-
-
-def test_an_unknown_truck_has_an_empty_view():
-    view = truck_view(None, None)
-    assert view["truckId"] is None and view["lastEventTime"] is None
-    assert (view["routes"], view["invoices"], view["revenue"]) == (0, 0, "0.00")

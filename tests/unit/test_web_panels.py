@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from logiflow.adapters.render_stats import RenderStats, no_renders
 from logiflow.domain.dlq.index import Entry, apply_record
 from logiflow.domain.dlq.records import Failure, build_record
@@ -29,6 +32,53 @@ def test_truck_search_matches_id_or_destination_in_any_case() -> None:
     assert [r["truckId"] for r in rows] == ["TR-1"]
     rows, matched = panels.search_trucks(ROUTES, INVOICES, "tr-", 2)
     assert len(rows) == 2 and matched == 3
+
+
+def truck_values() -> tuple[dict[str, Any], dict[str, Any]]:
+    inv = invoice_id_for("rc-1")
+    routes = {"truckId": "TR-1", "routes": 1, "km": 100.0, "lastDestination": "Berlin",
+              "eta": "2026-11-27T00:18:29Z", "lastEventTime": 1000, "lastOffset": 0,
+              "recent": [{"eventId": "rc-1", "destination": "Berlin"}]}
+    invoices = {"truckId": "TR-1", "invoices": 2, "revenue": "207.77", "currency": "EUR",
+                "lastInvoiceTime": 5000, "recent": [{"invoiceId": inv, "gross": "200.00"},
+                                                    {"invoiceId": "INV-bad", "gross": "7.77"}]}
+    return routes, invoices
+
+
+def test_the_truck_view_merges_routes_and_invoices_and_links_each_valid_invoice() -> None:
+    routes, invoices = truck_values()
+    view = panels.truck_view("TR-1", routes, invoices)
+    assert view["truckId"] == "TR-1"
+    assert (view["routes"], view["km"], view["lastDestination"]) == (1, 100.0, "Berlin")
+    assert (view["invoices"], view["revenue"], view["currency"]) == (2, "207.77", "EUR")
+    assert view["lastEventTime"] == 5000  # the invoice is the later of the two
+    assert view["recentRoutes"] == routes["recent"]
+    assert [i["downloadUrl"] for i in view["recentInvoices"]] == [
+        f"/invoices/{invoice_id_for('rc-1')}.pdf", None]
+    assert "lastOffset" not in view and "recent" not in view
+
+
+def test_the_truck_view_copies_what_it_reads_from_the_tables() -> None:
+    routes, invoices = truck_values()
+    before = copy.deepcopy((routes, invoices))
+    view = panels.truck_view("TR-1", routes, invoices)
+    view["recentRoutes"][0]["eventId"] = "changed"
+    view["recentInvoices"][0]["gross"] = "changed"
+    assert (routes, invoices) == before
+
+
+def test_a_truck_known_only_from_invoices_still_has_a_view() -> None:
+    _, invoices = truck_values()
+    view = panels.truck_view("TR-1", None, invoices)
+    assert view["truckId"] == "TR-1"
+    assert (view["routes"], view["km"], view["eta"], view["recentRoutes"]) == (0, 0.0, None, [])
+    assert view["revenue"] == "207.77"
+
+
+def test_a_truck_without_values_is_named_by_its_key_and_empty() -> None:
+    view = panels.truck_view("TR-9", None, None)
+    assert view["truckId"] == "TR-9" and view["lastEventTime"] is None
+    assert (view["routes"], view["invoices"], view["revenue"]) == (0, 0, "0.00")
 
 
 def test_totals_sum_the_tables_and_keep_revenue_exact() -> None:
@@ -70,6 +120,7 @@ def test_latency_buckets_are_per_bucket_and_the_renderer_buckets_cumulative() ->
                                                  {"le": "+Inf", "count": 10}], "sum": 3.0, "count": 10}
     assert (view["rendered"], view["workers"], view["alive"]) == (10, 2, 1)
     assert "render_seconds" not in view
+    assert panels.renderer_health(stats) == {"workers": 2, "alive": 1}
 
 
 def test_lag_is_highwater_minus_the_next_offset_to_read() -> None:

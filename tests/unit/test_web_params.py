@@ -39,6 +39,12 @@ def test_instants_are_epoch_milliseconds_or_iso_8601() -> None:
             params.parse_instant_ms("since", bad)
 
 
+def test_a_filter_bound_may_lie_outside_the_years_a_wire_timestamp_may() -> None:
+    # As with epoch digits: "nothing after 2999" is a valid question, it just matches nothing.
+    assert params.parse_instant_ms("since", "2999-01-01T00:00:00Z") == 32_472_144_000_000
+    assert params.parse_instant_ms("until", "1990-01-01T00:00:00Z") == 631_152_000_000
+
+
 def test_dlq_filter_builds_the_domain_query() -> None:
     f = params.dlq_filter([("status", "new"), ("topic", "t"), ("errorClass", "PoisonMessage"),
                            ("truck", "TR-1"), ("since", "1"), ("until", "2"), ("limit", "5")])

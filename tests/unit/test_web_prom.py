@@ -32,6 +32,15 @@ def test_counters_gauges_and_histograms_round_trip_through_the_parser() -> None:
     assert hist[("x_seconds_count", None)] == 4 and hist[("x_seconds_sum", None)] == 3.25
 
 
+def test_a_histogram_snapshot_is_exposed_with_cumulative_buckets() -> None:
+    out = prom.Exposition()
+    out.histogram_of("y_seconds", "Durations.", {"buckets": [0.1, 1.0], "counts": [2, 1, 1],
+                                                "sum": 3.25, "count": 4})
+    direct = prom.Exposition()
+    direct.histogram("y_seconds", "Durations.", [("0.1", 2), ("1", 3), ("+Inf", 4)], 3.25, 4)
+    assert out.render() == direct.render()
+
+
 def test_label_values_from_events_are_escaped() -> None:
     nasty = 'TR-"1"\\\n<img src=x>'
     out = prom.Exposition()
