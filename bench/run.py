@@ -344,7 +344,7 @@ def summarize(values: list[float]) -> dict[str, float]:
 def build_results(opts: argparse.Namespace, bench: Bench, runs: dict[str, list[dict[str, Any]]],
                   wall_s: float, busy: tuple[float, float]) -> dict[str, Any]:
     from bench.procinfo import cpu_count, cpu_model
-    from logiflow.kafka_local import kafka_version
+    from logiflow.kafka.local_broker import kafka_version
 
     def stat(name: str, key: str) -> dict[str, float]:
         return summarize([r[key] for r in runs[name]])
@@ -487,8 +487,8 @@ def main(argv: list[str] | None = None) -> None:
     if opts.invoices > opts.requests:
         parser.error("--invoices cannot exceed --requests")
 
-    from logiflow.kafka_local import LocalKafka
-    from logiflow.settings import Settings
+    from logiflow.kafka.config import LocalBrokerSettings
+    from logiflow.kafka.local_broker import LocalKafka
 
     # aiokafka warns while a just-created topic elects its leaders, then retries: not news here.
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
@@ -499,7 +499,7 @@ def main(argv: list[str] | None = None) -> None:
     if busy_before > IDLE_BUSY_PCT:
         print(f"WARNING: {busy_before:.0f}% of the CPUs are busy before the bench starts; "
               "other work will skew the figures", flush=True)
-    print(LocalKafka(Settings.from_env({})).start().describe(), flush=True)  # idempotent
+    print(LocalKafka(LocalBrokerSettings.from_env({})).start().describe(), flush=True)  # idempotent
     bench = Bench(opts)
     print(f"scratch folder {bench.root}", flush=True)
     runs = asyncio.run(bench.run())

@@ -19,7 +19,7 @@ from logiflow.errors import BrokerError, ConfigError
 from logiflow.settings import Settings
 
 if TYPE_CHECKING:
-    from logiflow.kafka_local import LocalKafka
+    from logiflow.kafka.local_broker import LocalKafka
 
 
 @click.group(name="kafka")
@@ -28,9 +28,10 @@ def kafka_group() -> None:
 
 
 def _local() -> LocalKafka:
-    from logiflow.kafka_local import LocalKafka
+    from logiflow.kafka.config import LocalBrokerSettings
+    from logiflow.kafka.local_broker import LocalKafka
 
-    return LocalKafka(Settings.from_env())
+    return LocalKafka(LocalBrokerSettings.from_env(), partitions=Settings.from_env().partitions)
 
 
 @kafka_group.command("start")

@@ -12,7 +12,7 @@ from typing import Any
 import faust
 
 from logiflow import topics
-from logiflow.kafka_admin import ensure_topics
+from logiflow.kafka.admin import ensure_topics
 from logiflow.runtime import Runtime
 from logiflow.settings import Settings
 

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaProducer
 
 from logiflow import __version__
 from logiflow.domain import dlq
-from logiflow.kafka_admin import read_to_end
+from logiflow.kafka.admin import read_to_end
 from logiflow.settings import Settings
 
 

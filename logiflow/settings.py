@@ -18,8 +18,12 @@ from logiflow import topics
 from logiflow.errors import ConfigError
 
 
-def _setting(env: str, default: Any, doc: str) -> Any:
+def setting(env: str, default: Any, doc: str) -> Any:
+    """A settings field: its environment variable, safe default and documentation."""
     return field(default=default, metadata={"env": env, "doc": doc})
+
+
+_setting = setting
 
 
 @dataclass(frozen=True)
@@ -128,29 +132,10 @@ class Settings:
     max_message_bytes: int = _setting("LOGIFLOW_MAX_MESSAGE_BYTES", 256 * 1024,
                                       "Input messages larger than this are poison (oversized).")
 
-    # --- local broker (`logiflow kafka ...`) -----------------------------------------------
-    kafka_home: Path = _setting("LOGIFLOW_KAFKA_HOME", Path(".logiflow/kafka"),
-                                "Local broker's data, config, pid and log (git-ignored).")
-    kafka_cache: Path = _setting("LOGIFLOW_KAFKA_CACHE", Path("~/.cache/logiflow/kafka"),
-                                 "Where Maven-fetched Kafka jars are cached.")
-    kafka_port: int = _setting("LOGIFLOW_KAFKA_PORT", 9092, "Local broker's client port.")
-    kafka_controller_port: int = _setting("LOGIFLOW_KAFKA_CONTROLLER_PORT", 9093,
-                                          "Local broker's KRaft controller port.")
-    kafka_heap: str = _setting("LOGIFLOW_KAFKA_HEAP", "512m", "Local broker's Java heap.")
-    kafka_start_timeout_s: float = _setting("LOGIFLOW_KAFKA_START_TIMEOUT_S", 90.0,
-                                            "How long `logiflow kafka start` waits for metadata.")
-
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from ``env`` (default: ``os.environ``); ``overrides`` win."""
-        env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            name = f.metadata["env"]
-            if name in env:
-                values[f.name] = _convert(name, env[name], type(f.default))
-        values.update(overrides)
-        settings = cls(**values)
+        settings = cls(**env_values(cls, env, overrides))
         settings.validate()
         return settings
 
@@ -193,6 +178,18 @@ class Settings:
         return f"{self.topic_prefix}{name}"
 
 
+def env_values(cls: type, env: Mapping[str, str] | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Field values of the settings dataclass ``cls`` found in ``env`` (default: ``os.environ``)."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        name = f.metadata["env"]
+        if name in env:
+            values[f.name] = _convert(name, env[name], type(f.default))
+    values.update(overrides)
+    return values
+
+
 def _convert(env_name: str, raw: str, kind: type) -> Any:
     try:
         if kind is bool:
@@ -211,8 +208,14 @@ def _convert(env_name: str, raw: str, kind: type) -> Any:
 
 
 def settings_table() -> list[tuple[str, str, str]]:
-    """(variable, default, description) rows, for the README and ``logiflow settings``."""
-    return [(f.metadata["env"], str(f.default), f.metadata["doc"]) for f in fields(Settings)]
+    """(variable, default, description) rows, for the README and ``logiflow settings``.
+
+    The worker's settings, then the local broker's (:mod:`logiflow.kafka.config`).
+    """
+    from logiflow.kafka.config import LocalBrokerSettings
+
+    return [(f.metadata["env"], str(f.default), f.metadata["doc"])
+            for cls in (Settings, LocalBrokerSettings) for f in fields(cls)]
 
 
 def settings_markdown() -> str:

@@ -255,7 +255,7 @@ async def broker_status() -> Json:
 
 def kafka_version() -> str | None:
     from logiflow.errors import BrokerError
-    from logiflow.kafka_local import kafka_version as pinned
+    from logiflow.kafka.local_broker import kafka_version as pinned
 
     try:
         return pinned()

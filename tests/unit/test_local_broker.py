@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 
-from logiflow.kafka_local import new_cluster_id
+from logiflow.kafka.local_broker import new_cluster_id
 
 
 def test_cluster_ids_are_uuids_in_url_safe_base64_that_never_look_like_an_option():

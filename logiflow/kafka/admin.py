@@ -33,22 +33,41 @@ async def ensure_topics(settings: Settings, wanted: list[tuple[str, int]]) -> No
         await admin.close()
 
 
+async def topic_partitions(bootstrap_servers: str, topic: str) -> list[int]:
+    """The partition ids of ``topic``; empty when it does not exist. Never creates it.
+
+    A consumer cannot tell: its bootstrap asks for no topic's metadata (an empty topic list
+    means "none" from Metadata v4 on), so ``partitions_for_topic`` is None until a refresh.
+    Asking the broker for this one topic would auto-create it where the broker allows that
+    (``allow_auto_topic_creation`` is on in aiokafka's request), with the broker's default
+    partition count: a 4-partition DLQ. So ask for every topic's metadata, as a consumer's
+    refresh would, and pick ours.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics()  # no names: all topics, creates none
+    finally:
+        await admin.close()
+    for t in described:
+        if t["topic"] == topic and t["error_code"] == 0:
+            return sorted(p["partition"] for p in t["partitions"])
+    return []
+
+
 async def read_to_end(bootstrap_servers: str, topic: str, timeout_s: float = 60.0) -> list[Any]:
     """Every record of ``topic`` up to its end offsets at call time (aiokafka ConsumerRecords).
 
     No consumer group: nothing is committed. A topic that does not exist reads as empty.
     """
+    partitions = await topic_partitions(bootstrap_servers, topic)
+    if not partitions:
+        return []
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None,
                                 enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            return []
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
         end = await consumer.end_offsets(tps)
         await consumer.seek_to_beginning(*tps)

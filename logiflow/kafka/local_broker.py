@@ -24,7 +24,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from logiflow.errors import BrokerError
-from logiflow.settings import Settings
+from logiflow.kafka.config import LocalBrokerSettings
 
 POM = "pom.xml"
 
@@ -67,10 +67,15 @@ def new_cluster_id() -> str:
 
 
 class LocalKafka:
-    """The local broker described by ``settings``."""
+    """The local broker described by ``settings``.
 
-    def __init__(self, settings: Settings) -> None:
+    ``partitions`` is the broker's default for topics it auto-creates (``logiflow send`` to a
+    new topic); LogiFlow creates its own topics with ``LOGIFLOW_PARTITIONS`` anyway.
+    """
+
+    def __init__(self, settings: LocalBrokerSettings, partitions: int = 4) -> None:
         self.settings = settings
+        self.partitions = partitions
         self.version = kafka_version()
         self.home = settings.kafka_home.expanduser().absolute()
         self.libs = settings.kafka_cache.expanduser().absolute() / self.version / "libs"
@@ -134,7 +139,7 @@ class LocalKafka:
             "inter.broker.listener.name": "PLAINTEXT",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "log.dirs": str(self.home / "data"),
-            "num.partitions": str(s.partitions),
+            "num.partitions": str(self.partitions),
             # One node: internal topics cannot be replicated.
             "offsets.topic.replication.factor": "1",
             "transaction.state.log.replication.factor": "1",
