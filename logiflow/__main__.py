@@ -2,7 +2,8 @@
 
 ``logiflow worker -l info`` is ``faust -A logiflow.app worker -l info``; ``logiflow send ...``
 is ``faust -A logiflow.app send ...``. Added groups: ``logiflow kafka start|stop|status`` (local
-broker) and ``logiflow dlq list|show|replay|discard`` (dead-letter queue).
+broker or cluster: logiflow/kafka/cli.py) and ``logiflow dlq list|show|replay|discard``
+(dead-letter queue).
 
 The ``kafka`` and ``dlq`` groups run without building the Faust app (``kafka`` works before
 anything else does; ``dlq`` talks to Kafka directly).
@@ -11,55 +12,11 @@ anything else does; ``dlq`` talks to Kafka directly).
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 import click
 
-from logiflow.errors import BrokerError, ConfigError
-from logiflow.settings import Settings
-
-if TYPE_CHECKING:
-    from logiflow.kafka.local_broker import LocalKafka
-
-
-@click.group(name="kafka")
-def kafka_group() -> None:
-    """Run a local single-node Kafka broker (KRaft) from the official jars."""
-
-
-def _local() -> LocalKafka:
-    from logiflow.kafka.config import LocalBrokerSettings
-    from logiflow.kafka.local_broker import LocalKafka
-
-    return LocalKafka(LocalBrokerSettings.from_env(), partitions=Settings.from_env().partitions)
-
-
-@kafka_group.command("start")
-def kafka_start() -> None:
-    """Fetch (cached), format (first time) and start the broker; wait until it answers."""
-    local = _local()
-    try:
-        status = local.start()
-    except BrokerError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(status.describe())
-
-
-@kafka_group.command("stop")
-def kafka_stop() -> None:
-    """Stop the broker that `logiflow kafka start` started (clean shutdown)."""
-    local = _local()
-    stopped = local.stop()
-    click.echo("stopped" if stopped else "no broker started by logiflow is running")
-
-
-@kafka_group.command("status")
-def kafka_status() -> None:
-    """Say whether the broker is up and where. Exit code 0 when up, 1 when down."""
-    local = _local()
-    status = local.status()
-    click.echo(status.describe())
-    sys.exit(0 if status.up else 1)
+from logiflow.errors import ConfigError
+from logiflow.kafka.cli import kafka_group
 
 
 def main() -> None:

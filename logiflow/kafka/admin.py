@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    NodeNotReadyError,
+    RequestTimedOutError,
+    TopicAlreadyExistsError,
+)
 
 from logiflow.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+ATTEMPTS = 8
+
+
+async def on_any_node(call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``, retried when the node it went to is unreachable.
+
+    The admin client sends each request to a random broker of its metadata, and a broker that
+    just died stays in the metadata until the controller fences it (9 s by default): a retry
+    picks another node (on a 3-node cluster with one down, 8 tries all miss 1 time in 6,500).
+    """
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await call()
+        except (NodeNotReadyError, KafkaConnectionError, RequestTimedOutError):
+            if attempt == ATTEMPTS:
+                raise
+            await asyncio.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")
 
 
 async def ensure_topics(settings: Settings, wanted: list[tuple[str, int]]) -> None:
@@ -20,12 +46,12 @@ async def ensure_topics(settings: Settings, wanted: list[tuple[str, int]]) -> No
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
+        existing = set(await on_any_node(admin.list_topics))
         missing = [NewTopic(name, partitions, settings.replication)
                    for name, partitions in wanted if name not in existing]
         if missing:
             try:
-                await admin.create_topics(missing)
+                await on_any_node(lambda: admin.create_topics(missing))
             except TopicAlreadyExistsError:
                 pass  # another worker created them first
             log.info("created topics: %s", ", ".join(t.name for t in missing))
@@ -46,7 +72,7 @@ async def topic_partitions(bootstrap_servers: str, topic: str) -> list[int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
-        described = await admin.describe_topics()  # no names: all topics, creates none
+        described = await on_any_node(admin.describe_topics)  # no names: all topics, creates none
     finally:
         await admin.close()
     for t in described:

@@ -1,32 +1,45 @@
-"""A local single-node Apache Kafka broker (KRaft) run from the official jars.
+"""A local Apache Kafka (KRaft) run from the official jars: one node, or a cluster of n.
 
-``logiflow kafka start | stop | status``. The jars come from Maven Central through
-``mvn dependency:copy-dependencies`` on the pom shipped beside this module, cached outside git
-(``LOGIFLOW_KAFKA_CACHE``). Data, config, pid and logs live under ``LOGIFLOW_KAFKA_HOME``.
-Tests and ``.ci/run`` use these same functions.
+``logiflow kafka start [--brokers 3] | stop | status``. One node is the default (what
+``make run`` and the tests use). A cluster's nodes are combined broker + controller processes,
+all voters of the KRaft quorum, on 127.0.0.1 (layout and ports: :mod:`logiflow.kafka.nodes`).
+The home's ``cluster.json`` remembers the node count (and the SASL_SSL listener, if any), so
+``status`` and ``stop`` cover every node. The fault campaign drives single nodes:
+:meth:`LocalKafka.kill_node`, :meth:`LocalKafka.stop_node`, :meth:`LocalKafka.start_node`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import logging
-import os
-import shutil
+import json
 import signal
 import subprocess
-import tempfile
 import time
 import uuid
-import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 
 from logiflow.errors import BrokerError
+from logiflow.kafka import jars
 from logiflow.kafka.config import LocalBrokerSettings
+from logiflow.kafka.jars import kafka_version  # re-exported: the web and tests use it
+from logiflow.kafka.nodes import (
+    Node,
+    SaslSslListener,
+    layout,
+    log4j_properties,
+    render_properties,
+    replication_for,
+    scram_format_args,
+    server_properties,
+)
+from logiflow.kafka.processes import answers_metadata, pid_of, terminate
 
-POM = "pom.xml"
+__all__ = ["BrokerStatus", "ClusterStatus", "LocalKafka", "answers_metadata", "kafka_version",
+           "new_cluster_id"]
+
+MODE_FILE = "cluster.json"
 
 
 @dataclass(frozen=True)
@@ -37,21 +50,43 @@ class BrokerStatus:
     managed: bool  # started by `logiflow kafka start` (we hold its pid)
     home: Path
     log: Path
+    node_id: int = 1
+    sasl_ssl_address: str | None = None
 
     def describe(self) -> str:
         if self.up:
             who = f"pid {self.pid}" if self.managed else "not started by logiflow"
-            return f"up: Kafka at {self.address} ({who}); data {self.home / 'data'}; log {self.log}"
+            sasl = f"; SASL_SSL at {self.sasl_ssl_address}" if self.sasl_ssl_address else ""
+            return f"up: Kafka at {self.address} ({who}){sasl}; data {self.home / 'data'}; log {self.log}"
         return f"down: nothing answers at {self.address}; log {self.log}"
 
 
-def kafka_version() -> str:
-    pom = files("logiflow.kafka").joinpath(POM).read_text(encoding="utf-8")
-    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
-    node = ET.fromstring(pom).find("m:properties/m:kafka.version", ns)
-    if node is None or not node.text:
-        raise BrokerError("logiflow/kafka/pom.xml does not pin kafka.version")
-    return node.text.strip()
+@dataclass(frozen=True)
+class ClusterStatus:
+    nodes: list[BrokerStatus]
+
+    @property
+    def up(self) -> bool:
+        """Every node answers."""
+        return all(n.up for n in self.nodes)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(n.address for n in self.nodes)
+
+    def describe(self) -> str:
+        if len(self.nodes) == 1:
+            return self.nodes[0].describe()
+        n, live = len(self.nodes), sum(s.up for s in self.nodes)
+        rf, isr = replication_for(n)
+        head = (f"up: {n}-node Kafka cluster" if live == n else f"degraded: {live} of {n} nodes up"
+                if live else f"down: no node of the {n}-node cluster answers")
+        lines = [f"{head} (KRaft; topics RF={rf}, min.insync.replicas={isr})"]
+        lines += [f"  node {s.node_id}: {s.describe()}" for s in self.nodes]
+        if live:
+            servers = self.bootstrap_servers.replace(",", ";")
+            lines.append(f"  use it with: LOGIFLOW_BROKER='kafka://{servers}' LOGIFLOW_REPLICATION={rf}")
+        return "\n".join(lines)
 
 
 def new_cluster_id() -> str:
@@ -67,7 +102,7 @@ def new_cluster_id() -> str:
 
 
 class LocalKafka:
-    """The local broker described by ``settings``.
+    """The local broker or cluster described by ``settings`` and the home's ``cluster.json``.
 
     ``partitions`` is the broker's default for topics it auto-creates (``logiflow send`` to a
     new topic); LogiFlow creates its own topics with ``LOGIFLOW_PARTITIONS`` anyway.
@@ -76,220 +111,176 @@ class LocalKafka:
     def __init__(self, settings: LocalBrokerSettings, partitions: int = 4) -> None:
         self.settings = settings
         self.partitions = partitions
-        self.version = kafka_version()
+        self.version = jars.kafka_version()
         self.home = settings.kafka_home.expanduser().absolute()
         self.libs = settings.kafka_cache.expanduser().absolute() / self.version / "libs"
-        self.address = f"127.0.0.1:{settings.kafka_port}"
-        self.pid_file = self.home / "kafka.pid"
-        self.log = self.home / "logs" / "server.log"
-        self.stdout_log = self.home / "logs" / "stdout.log"
+        self.mode_file = self.home / MODE_FILE
 
-    # --- jars ----------------------------------------------------------------------------
-    def fetch(self) -> Path:
-        """Fetch the broker jars once; later calls return the cached folder."""
-        marker = self.libs / ".complete"
-        if marker.exists():
-            return self.libs
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise BrokerError("Maven (mvn) is not on PATH; install it (apt-get install maven)")
-        self.libs.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix="libs-", dir=self.libs.parent))
-        pom = files("logiflow.kafka").joinpath(POM)
-        with tempfile.TemporaryDirectory() as work:
-            pom_copy = Path(work) / POM
-            pom_copy.write_text(pom.read_text(encoding="utf-8"), encoding="utf-8")
-            cmd = [mvn, "-q", "-B", "-f", str(pom_copy), "dependency:copy-dependencies",
-                   f"-DoutputDirectory={staging}", "-DincludeScope=runtime"]
-            result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            shutil.rmtree(staging, ignore_errors=True)
-            tail = (result.stdout + result.stderr)[-2000:]
-            raise BrokerError(f"Maven could not fetch Kafka {self.version}:\n{tail}")
-        (staging / ".complete").write_text(self.version)
-        if self.libs.exists():  # a concurrent fetch won; keep theirs
-            shutil.rmtree(staging, ignore_errors=True)
-        else:
-            staging.rename(self.libs)
-        return self.libs
+    # --- mode: how many nodes, which extra listener ------------------------------------------
+    def _saved_mode(self) -> tuple[int, SaslSslListener | None] | None:
+        try:
+            saved = json.loads(self.mode_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            # A home from before cluster mode (or a fresh one) is a single node.
+            return (1, None) if (self.home / "data" / "meta.properties").exists() else None
+        except (OSError, ValueError) as exc:
+            raise BrokerError(f"{self.mode_file} is unreadable ({exc}); remove {self.home} to start afresh") \
+                from exc
+        sasl = saved.get("saslSsl")
+        return int(saved["brokers"]), None if sasl is None else SaslSslListener.from_json(sasl)
 
-    def _java(self, main: str, *args: str) -> list[str]:
-        java = shutil.which("java")
-        if java is None:
-            raise BrokerError("java is not on PATH; Kafka needs Java 17 or newer")
-        return [java, f"-Xmx{self.settings.kafka_heap}", f"-Xms{self.settings.kafka_heap}",
-                "-XX:+UseG1GC", "-Djava.awt.headless=true",
-                f"-Dlog4j2.configurationFile={self.home / 'config' / 'log4j2.properties'}",
-                "-cp", str(self.libs / "*"), main, *args]
+    def _mode(self) -> tuple[int, SaslSslListener | None]:
+        return self._saved_mode() or (1, None)
 
-    # --- config --------------------------------------------------------------------------
-    def _write_config(self) -> Path:
-        config = self.home / "config"
-        config.mkdir(parents=True, exist_ok=True)
-        (self.home / "logs").mkdir(parents=True, exist_ok=True)
+    @property
+    def brokers(self) -> int:
+        return self._mode()[0]
+
+    @property
+    def nodes(self) -> list[Node]:
+        brokers, sasl = self._mode()
+        return self._layout(brokers, sasl)
+
+    def _layout(self, brokers: int, sasl: SaslSslListener | None) -> list[Node]:
         s = self.settings
-        props = {
-            "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{s.kafka_controller_port}",
-            "listeners": f"PLAINTEXT://127.0.0.1:{s.kafka_port},"
-                         f"CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{s.kafka_port}",
-            "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "log.dirs": str(self.home / "data"),
-            "num.partitions": str(self.partitions),
-            # One node: internal topics cannot be replicated.
-            "offsets.topic.replication.factor": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
-            # Faust workers join and leave often in tests; do not wait 3 s for more members.
-            "group.initial.rebalance.delay.ms": "0",
-            "log.retention.hours": "168",
-        }
-        server = config / "server.properties"
-        server.write_text("".join(f"{k}={v}\n" for k, v in props.items()), encoding="utf-8")
-        (config / "log4j2.properties").write_text(
-            "rootLogger.level=INFO\n"
-            "rootLogger.appenderRef.f.ref=F\n"
-            "appender.f.type=RollingFile\n"
-            "appender.f.name=F\n"
-            f"appender.f.fileName={self.log}\n"
-            f"appender.f.filePattern={self.log}.%i\n"
-            "appender.f.layout.type=PatternLayout\n"
-            "appender.f.layout.pattern=[%d] %p %m (%c)%n\n"
-            "appender.f.policies.type=Policies\n"
-            "appender.f.policies.size.type=SizeBasedTriggeringPolicy\n"
-            "appender.f.policies.size.size=20MB\n"
-            "appender.f.strategy.type=DefaultRolloverStrategy\n"
-            "appender.f.strategy.max=3\n"
-            "logger.kafka.name=kafka\nlogger.kafka.level=INFO\n"
-            "logger.state.name=state.change.logger\nlogger.state.level=WARN\n",
-            encoding="utf-8",
-        )
+        return layout(self.home, brokers, s.kafka_port, s.kafka_controller_port,
+                      None if sasl is None else sasl.port)
+
+    def node(self, node_id: int) -> Node:
+        nodes = self.nodes
+        if not 1 <= node_id <= len(nodes):
+            raise BrokerError(f"no node {node_id}: the cluster in {self.home} has nodes 1..{len(nodes)}")
+        return nodes[node_id - 1]
+
+    def _settle_mode(self, brokers: int | None,
+                     sasl: SaslSslListener | None) -> tuple[int, SaslSslListener | None]:
+        """The mode to start in: the saved one, unless asked otherwise before anything was formatted."""
+        saved = self._saved_mode()
+        if saved is not None:
+            formatted = any((n.data / "meta.properties").exists() for n in self._layout(*saved))
+            if brokers is not None and brokers != saved[0] and formatted:
+                raise BrokerError(f"{self.home} holds a {saved[0]}-node cluster's data; to start a "
+                                  f"{brokers}-node one, stop it and remove {self.home} (or set "
+                                  "LOGIFLOW_KAFKA_HOME to another folder)")
+            if sasl is not None and sasl != saved[1] and formatted:
+                raise BrokerError(f"{self.home} was formatted with another SASL_SSL listener (SCRAM users "
+                                  f"are created at format time); remove {self.home} to change it")
+            brokers = brokers or saved[0]
+            sasl = sasl or saved[1]
+        mode = (brokers or 1, sasl)
+        self._layout(*mode)  # refuses overlapping ports before anything is written
+        self.home.mkdir(parents=True, exist_ok=True)
+        payload = {"brokers": mode[0], "saslSsl": None if sasl is None else sasl.to_json()}
+        self.mode_file.touch(mode=0o600)  # it holds the listener's passwords when there is one
+        self.mode_file.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        return mode
+
+    # --- config and format ---------------------------------------------------------------------
+    def _java(self, node: Node, main: str, *args: str) -> list[str]:
+        return jars.java_command(self.libs, self.settings.kafka_heap,
+                                 node.config / "log4j2.properties", main, *args)
+
+    def _write_config(self, node: Node) -> Path:
+        brokers, sasl = self._mode()
+        node.config.mkdir(parents=True, exist_ok=True)
+        node.log.parent.mkdir(parents=True, exist_ok=True)
+        server = node.config / "server.properties"
+        server.touch(mode=0o600)  # JAAS users and the keystore password, with a SASL_SSL listener
+        props = server_properties(node, self._layout(brokers, sasl), self.partitions, sasl)
+        server.write_text(render_properties(props), encoding="utf-8")
+        (node.config / "log4j2.properties").write_text(log4j_properties(node.log), encoding="utf-8")
         return server
 
-    def _format(self, server: Path) -> None:
-        if (self.home / "data" / "meta.properties").exists():
+    def _format(self, node: Node, server: Path, cluster_id: str) -> None:
+        if (node.data / "meta.properties").exists():
             return
-        cluster_id = new_cluster_id()
-        cmd = self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(server))
+        cmd = self._java(node, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(server),
+                         *scram_format_args(self._mode()[1]))
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise BrokerError(f"formatting {self.home / 'data'} failed:\n{result.stdout}{result.stderr}")
+            raise BrokerError(f"formatting {node.data} failed:\n{result.stdout}{result.stderr}")
 
-    # --- lifecycle -----------------------------------------------------------------------
-    def _pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
+    def _cluster_id(self) -> str:
+        """The id the formatted nodes share, or a new one before the first format."""
+        for node in self.nodes:
+            meta = node.data / "meta.properties"
+            if meta.exists():
+                for line in meta.read_text(encoding="utf-8").splitlines():
+                    if line.startswith("cluster.id="):
+                        return line.split("=", 1)[1].strip()
+        return new_cluster_id()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def status(self) -> ClusterStatus:
+        return ClusterStatus([self.node_status(n.node_id) for n in self.nodes])
+
+    def node_status(self, node_id: int) -> BrokerStatus:
+        node = self.node(node_id)
+        pid = pid_of(node)
+        return self._status_of(node, pid, answers_metadata(node.address, timeout_s=3.0))
+
+    def _status_of(self, node: Node, pid: int | None, up: bool) -> BrokerStatus:
+        sasl = None if node.sasl_ssl_port is None else f"127.0.0.1:{node.sasl_ssl_port}"
+        return BrokerStatus(up, node.address, pid, pid is not None, node.dir, node.log, node.node_id, sasl)
+
+    def start(self, brokers: int | None = None, sasl_ssl: SaslSslListener | None = None) -> ClusterStatus:
+        """Start every node that is not running (``brokers`` nodes on first use; default 1).
+
+        Returns once each node answers metadata requests. Nodes already up are left alone.
+        """
+        self._settle_mode(brokers, sasl_ssl)
+        jars.fetch(self.libs)
+        cluster_id = self._cluster_id()
+        idle = [n for n in self.nodes if pid_of(n) is None and not answers_metadata(n.address, timeout_s=1.0)]
+        with ThreadPoolExecutor(max_workers=max(1, len(idle))) as pool:  # one JVM each: ~3 s
+            list(pool.map(lambda n: self._format(n, self._write_config(n), cluster_id), idle))
+        # Launched together: a lone node of a quorum waits for the others.
+        procs = {n.node_id: self._launch(n) for n in self.nodes}
+        return ClusterStatus([self._wait_up(n, procs[n.node_id]) for n in self.nodes])
+
+    def start_node(self, node_id: int) -> BrokerStatus:
+        """(Re)start one node of the cluster, with its existing data; return once it answers."""
+        node = self.node(node_id)
+        jars.fetch(self.libs)
+        if pid_of(node) is None and not (node.data / "meta.properties").exists():
+            self._format(node, self._write_config(node), self._cluster_id())
+        return self._wait_up(node, self._launch(node))
+
+    def _launch(self, node: Node) -> subprocess.Popen[bytes] | None:
+        """Start the node's process unless it runs (or something answers on its port)."""
+        if pid_of(node) is not None or answers_metadata(node.address, timeout_s=1.0):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            return pid
-        cmdline = Path(f"/proc/{pid}/cmdline")
-        if cmdline.exists() and b"kafka.Kafka" not in cmdline.read_bytes():
-            return None  # the pid was reused by something else
-        return pid
+        server = self._write_config(node)
+        with open(node.stdout_log, "ab") as out:
+            proc = subprocess.Popen(self._java(node, "kafka.Kafka", str(server)),
+                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, cwd=node.dir)
+        node.pid_file.write_text(str(proc.pid))
+        return proc
 
-    def status(self) -> BrokerStatus:
-        pid = self._pid()
-        up = answers_metadata(self.address, timeout_s=3.0)
-        return BrokerStatus(up=up, address=self.address, pid=pid, managed=pid is not None,
-                            home=self.home, log=self.log)
-
-    def start(self) -> BrokerStatus:
-        """Start the broker unless it runs already; return once it answers metadata requests."""
-        current = self.status()
-        if current.up:
-            return current
-        if current.pid is not None:
-            # Our process exists but does not answer yet (still starting): wait for it.
-            return self._wait_up(current.pid)
-        self.fetch()
-        server = self._write_config()
-        self._format(server)
-        with open(self.stdout_log, "ab") as out:
-            proc = subprocess.Popen(
-                self._java("kafka.Kafka", str(server)),
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=self.home,
-            )
-        self.pid_file.write_text(str(proc.pid))
-        return self._wait_up(proc.pid, proc)
-
-    def _wait_up(self, pid: int, proc: subprocess.Popen[bytes] | None = None) -> BrokerStatus:
+    def _wait_up(self, node: Node, proc: subprocess.Popen[bytes] | None) -> BrokerStatus:
         deadline = time.monotonic() + self.settings.kafka_start_timeout_s
         while time.monotonic() < deadline:
             if proc is not None and proc.poll() is not None:
-                raise BrokerError(f"Kafka exited with code {proc.returncode} while starting; "
-                                  f"see {self.log} and {self.stdout_log}")
-            if answers_metadata(self.address, timeout_s=2.0):
-                return BrokerStatus(True, self.address, pid, True, self.home, self.log)
+                raise BrokerError(f"Kafka node {node.node_id} exited with code {proc.returncode} while "
+                                  f"starting; see {node.log} and {node.stdout_log}")
+            if answers_metadata(node.address, timeout_s=2.0):
+                return self._status_of(node, pid_of(node), True)
             time.sleep(0.5)
-        raise BrokerError(f"Kafka did not answer metadata requests at {self.address} within "
-                          f"{self.settings.kafka_start_timeout_s:.0f} s; see {self.log}")
+        raise BrokerError(f"Kafka did not answer metadata requests at {node.address} within "
+                          f"{self.settings.kafka_start_timeout_s:.0f} s; see {node.log}")
 
     def stop(self, timeout_s: float = 60.0) -> bool:
-        """Stop the broker we started (SIGTERM, then SIGKILL after ``timeout_s``)."""
-        pid = self._pid()
-        if pid is None:
-            self.pid_file.unlink(missing_ok=True)
-            return False
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.2)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-            while _alive(pid):
-                time.sleep(0.1)
-        self.pid_file.unlink(missing_ok=True)
-        return True
+        """Stop every node we started (SIGTERM to all at once, SIGKILL after ``timeout_s``).
 
+        True when at least one was running.
+        """
+        return terminate([n for n in self.nodes if pid_of(n) is not None], signal.SIGTERM, timeout_s)
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie child of ours counts as gone.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.rsplit(")", 1)[1].split()[0] == "Z":
-            os.waitpid(pid, os.WNOHANG)
-            return False
-    except (OSError, IndexError, ChildProcessError):
-        pass
-    return True
+    def stop_node(self, node_id: int, timeout_s: float = 60.0) -> bool:
+        """Clean shutdown of one node (its partitions move to the others first)."""
+        return terminate([self.node(node_id)], signal.SIGTERM, timeout_s)
 
-
-def answers_metadata(address: str, timeout_s: float = 3.0) -> bool:
-    """True when a Kafka broker at ``address`` answers a metadata request."""
-
-    async def probe() -> bool:
-        from aiokafka import AIOKafkaClient  # imported lazily: the CLI starts faster
-        from aiokafka.errors import KafkaError
-
-        client = AIOKafkaClient(bootstrap_servers=address, request_timeout_ms=int(timeout_s * 1000),
-                                connections_max_idle_ms=int(timeout_s * 2000))
-        # A refused connection is the expected answer while the broker boots, not an error.
-        quiet = logging.getLogger("aiokafka")
-        level = quiet.level
-        quiet.setLevel(logging.CRITICAL)
-        try:
-            await asyncio.wait_for(client.bootstrap(), timeout_s)
-            return True
-        except (KafkaError, OSError, TimeoutError):
-            return False
-        finally:
-            await client.close()
-            quiet.setLevel(level)
-
-    return asyncio.run(probe())
+    def kill_node(self, node_id: int) -> bool:
+        """``kill -9`` one node: no flush, no controlled shutdown. True when it was running."""
+        return terminate([self.node(node_id)], signal.SIGKILL, 0.0)
