@@ -39,10 +39,21 @@ def main() -> None:
         cli.add_command(kafka_group)
         from logiflow.app import app
 
+        if next((a for a in argv if not a.startswith("-")), None) in ("worker", "send"):
+            _check_kafka_credentials()
         app.main()
     except ConfigError as exc:
         click.echo(f"logiflow: configuration error: {exc}", err=True)
         sys.exit(2)
+
+
+def _check_kafka_credentials() -> None:
+    """A wrong SASL password or an untrusted broker certificate: a ConfigError now, not a
+    traceback from deep inside Faust. Plaintext settings connect nothing here."""
+    from logiflow.kafka.security import check_connection_sync
+    from logiflow.settings import Settings
+
+    check_connection_sync(Settings.from_env())
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import faust
 
 from logiflow import topics
 from logiflow.kafka.admin import ensure_topics
+from logiflow.kafka.security import faust_credentials
 from logiflow.runtime import Runtime
 from logiflow.settings import Settings
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> faust.App:
     return LogiflowApp(
         settings.app_id,
         broker=settings.broker,
+        broker_credentials=faust_credentials(settings),  # SASL/TLS: logiflow.kafka.security
         store=settings.store,
         datadir=str(datadir),
         autodiscover=["agents", "tables", "logiflow.web"],

@@ -18,9 +18,12 @@ from logiflow import topics
 from logiflow.errors import ConfigError
 
 
-def setting(env: str, default: Any, doc: str) -> Any:
-    """A settings field: its environment variable, safe default and documentation."""
-    return field(default=default, metadata={"env": env, "doc": doc})
+def setting(env: str, default: Any, doc: str, secret: bool = False) -> Any:
+    """A settings field: its environment variable, safe default and documentation.
+
+    A ``secret`` field is masked in the settings' repr (settings objects may get logged).
+    """
+    return field(default=default, metadata={"env": env, "doc": doc, "secret": secret})
 
 
 _setting = setting
@@ -52,6 +55,24 @@ class Settings:
                                          "anyway; the invoice agent waits for each ack, so linger "
                                          "adds to every invoice.")
 
+    # --- Kafka security: worker, `logiflow send`, `logiflow dlq`, the web's admin calls ----
+    security_protocol: str = _setting("LOGIFLOW_SECURITY_PROTOCOL", "PLAINTEXT",
+                                      "How clients reach Kafka: PLAINTEXT, SSL, SASL_SSL or "
+                                      "SASL_PLAINTEXT (no TLS: a PLAIN password travels in clear).")
+    sasl_mechanism: str = _setting("LOGIFLOW_SASL_MECHANISM", "SCRAM-SHA-512",
+                                   "With SASL_*: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.")
+    sasl_username: str = _setting("LOGIFLOW_SASL_USERNAME", "", "SASL user (SASL_* only).")
+    sasl_password: str = _setting("LOGIFLOW_SASL_PASSWORD", "",
+                                  "SASL password (SASL_* only); never printed or logged.", secret=True)
+    ssl_cafile: str = _setting("LOGIFLOW_SSL_CAFILE", "",
+                               "PEM file of the CA(s) that signed the brokers' certificates (SSL, "
+                               "SASL_SSL); empty = the system's CAs. Host names are verified.")
+    ssl_certfile: str = _setting("LOGIFLOW_SSL_CERTFILE", "",
+                                 "Client certificate (PEM) for brokers that require one (mutual TLS); "
+                                 "may hold the key too.")
+    ssl_keyfile: str = _setting("LOGIFLOW_SSL_KEYFILE", "",
+                                "Unencrypted private key (PEM) of LOGIFLOW_SSL_CERTFILE, if not in it.")
+
     # --- web -------------------------------------------------------------------------------
     web_host: str = _setting("LOGIFLOW_WEB_HOST", "127.0.0.1",
                              "Address the stats page binds to. Use 0.0.0.0 only behind a proxy.")
@@ -60,7 +81,8 @@ class Settings:
                             "URL other workers use to reach this one (table routing); empty = "
                             "http://<LOGIFLOW_WEB_HOST>:<LOGIFLOW_WEB_PORT>. Set it when binding 0.0.0.0.")
     api_token: str = _setting("LOGIFLOW_API_TOKEN", "",
-                              "Token for replay/discard over HTTP; empty = the page is read-only.")
+                              "Token for replay/discard over HTTP; empty = the page is read-only.",
+                              secret=True)
 
     # --- routing ---------------------------------------------------------------------------
     road_factor: float = _setting("LOGIFLOW_ROAD_FACTOR", 1.25,
@@ -156,6 +178,15 @@ class Settings:
             raise ConfigError(f"LOGIFLOW_RETRY_BASE_S must not be negative, got {self.retry_base_s}")
         if self.avg_speed_kmh <= 0 or self.road_factor < 1:
             raise ConfigError("LOGIFLOW_AVG_SPEED_KMH must be > 0 and LOGIFLOW_ROAD_FACTOR >= 1")
+        from logiflow.kafka import security
+
+        security.validate(self)
+
+    def __repr__(self) -> str:
+        """The dataclass repr with secrets (password, API token) masked."""
+        shown = ("***" if f.metadata["secret"] and getattr(self, f.name) else repr(getattr(self, f.name))
+                 for f in fields(self))
+        return f"Settings({', '.join(f'{f.name}={v}' for f, v in zip(fields(self), shown, strict=True))})"
 
     @classmethod
     def env_name(cls, field_name: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -17,6 +17,7 @@ from aiokafka.errors import (
     TopicAlreadyExistsError,
 )
 
+from logiflow.kafka import security
 from logiflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,9 @@ async def on_any_node(call: Callable[[], Awaitable[T]]) -> T:
 
 async def ensure_topics(settings: Settings, wanted: list[tuple[str, int]]) -> None:
     """Create each (topic, partitions) that does not exist yet. Existing topics are left as is."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    client = security.client_kwargs(settings)
+    await security.check_connection(settings.bootstrap_servers, client)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, **client)
     await admin.start()
     try:
         existing = set(await on_any_node(admin.list_topics))
@@ -59,7 +62,8 @@ async def ensure_topics(settings: Settings, wanted: list[tuple[str, int]]) -> No
         await admin.close()
 
 
-async def topic_partitions(bootstrap_servers: str, topic: str) -> list[int]:
+async def topic_partitions(bootstrap_servers: str, topic: str,
+                           client: Mapping[str, Any] | None = None) -> list[int]:
     """The partition ids of ``topic``; empty when it does not exist. Never creates it.
 
     A consumer cannot tell: its bootstrap asks for no topic's metadata (an empty topic list
@@ -67,9 +71,11 @@ async def topic_partitions(bootstrap_servers: str, topic: str) -> list[int]:
     Asking the broker for this one topic would auto-create it where the broker allows that
     (``allow_auto_topic_creation`` is on in aiokafka's request), with the broker's default
     partition count: a 4-partition DLQ. So ask for every topic's metadata, as a consumer's
-    refresh would, and pick ours.
+    refresh would, and pick ours. ``client``: aiokafka keyword arguments (security).
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    client = dict(client or {})
+    await security.check_connection(bootstrap_servers, client)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **client)
     await admin.start()
     try:
         described = await on_any_node(admin.describe_topics)  # no names: all topics, creates none
@@ -81,16 +87,18 @@ async def topic_partitions(bootstrap_servers: str, topic: str) -> list[int]:
     return []
 
 
-async def read_to_end(bootstrap_servers: str, topic: str, timeout_s: float = 60.0) -> list[Any]:
+async def read_to_end(bootstrap_servers: str, topic: str, timeout_s: float = 60.0,
+                      client: Mapping[str, Any] | None = None) -> list[Any]:
     """Every record of ``topic`` up to its end offsets at call time (aiokafka ConsumerRecords).
 
     No consumer group: nothing is committed. A topic that does not exist reads as empty.
+    ``client``: aiokafka keyword arguments (security, :func:`logiflow.kafka.security.client_kwargs`).
     """
-    partitions = await topic_partitions(bootstrap_servers, topic)
+    partitions = await topic_partitions(bootstrap_servers, topic, client)
     if not partitions:
         return []
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
+                                enable_auto_commit=False, auto_offset_reset="earliest", **(client or {}))
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in partitions]

@@ -162,9 +162,10 @@ class LocalKafka:
                 raise BrokerError(f"{self.home} holds a {saved[0]}-node cluster's data; to start a "
                                   f"{brokers}-node one, stop it and remove {self.home} (or set "
                                   "LOGIFLOW_KAFKA_HOME to another folder)")
-            if sasl is not None and sasl != saved[1] and formatted:
-                raise BrokerError(f"{self.home} was formatted with another SASL_SSL listener (SCRAM users "
-                                  f"are created at format time); remove {self.home} to change it")
+            saved_users = None if saved[1] is None else saved[1].users
+            if sasl is not None and sasl.users != saved_users and formatted:
+                raise BrokerError(f"{self.home} was formatted with other SASL users (SCRAM users are "
+                                  f"created at format time); remove {self.home} to change them")
             brokers = brokers or saved[0]
             sasl = sasl or saved[1]
         mode = (brokers or 1, sasl)
@@ -194,11 +195,15 @@ class LocalKafka:
     def _format(self, node: Node, server: Path, cluster_id: str) -> None:
         if (node.data / "meta.properties").exists():
             return
+        sasl = self._mode()[1]
         cmd = self._java(node, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(server),
-                         *scram_format_args(self._mode()[1]))
+                         *scram_format_args(sasl))
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise BrokerError(f"formatting {node.data} failed:\n{result.stdout}{result.stderr}")
+            output = result.stdout + result.stderr
+            for password in (sasl.users.values() if sasl else ()):
+                output = output.replace(password, "***")
+            raise BrokerError(f"formatting {node.data} failed:\n{output}")
 
     def _cluster_id(self) -> str:
         """The id the formatted nodes share, or a new one before the first format."""

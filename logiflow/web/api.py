@@ -237,10 +237,13 @@ async def broker_status() -> Json:
     global _broker_check
     from aiokafka import AIOKafkaClient
 
+    from logiflow.kafka import security
+
     if _broker_check is not None and time.monotonic() - _broker_check[0] < 2.0:
         return _broker_check[1]
     client = AIOKafkaClient(bootstrap_servers=runtime.settings.bootstrap_servers,
-                            request_timeout_ms=int(KAFKA_TIMEOUT_S * 1000))
+                            request_timeout_ms=int(KAFKA_TIMEOUT_S * 1000),
+                            **security.client_kwargs(runtime.settings))
     status: Json = {"bootstrapServers": runtime.settings.bootstrap_servers}
     try:
         await asyncio.wait_for(client.bootstrap(), KAFKA_TIMEOUT_S)
