@@ -33,7 +33,7 @@ def port_block(size: int, env: str) -> int:
     if os.environ.get(env):
         return int(os.environ[env])
     for _ in range(200):
-        base = random.randrange(20_000, 40_000, 2)
+        base = random.randrange(20_000, 32_000, 2)  # below Linux's ephemeral range (32768-)
         if all(_bindable(p) for p in range(base, base + size)):
             return base
     raise RuntimeError(f"no {size} consecutive free ports found")
