@@ -24,7 +24,8 @@ from logiflow.domain.dlq.index import Entry, Indexer
 from logiflow.domain.dlq.queries import plan_replay
 from logiflow.domain.dlq.records import lifecycle_event, replay_headers
 from logiflow.domain.model import SourceRecord
-from logiflow.kafka_admin import read_to_end
+from logiflow.kafka.admin import read_to_end
+from logiflow.kafka.security import client_kwargs
 from logiflow.settings import Settings
 
 
@@ -50,7 +51,8 @@ async def _read_topic(settings: Settings, topic: str, timeout_s: float) -> list[
     return [SourceRecord(topic=topic, partition=m.partition, offset=m.offset,
                          timestamp_ms=m.timestamp, key=m.key, value=m.value or b"",
                          headers=normalize_headers(m.headers))
-            for m in await read_to_end(settings.bootstrap_servers, topic, timeout_s)]
+            for m in await read_to_end(settings.bootstrap_servers, topic, timeout_s,
+                                       client_kwargs(settings))]
 
 
 async def read_index(settings: Settings, timeout_s: float = 60.0) -> Index:
@@ -79,7 +81,7 @@ class DlqOperator:
         self.settings = settings
         self.by = by or operator_name()
         self.producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
-                                         enable_idempotence=True)
+                                         enable_idempotence=True, **client_kwargs(settings))
 
     async def __aenter__(self) -> DlqOperator:
         await self.producer.start()

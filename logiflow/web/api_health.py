@@ -13,7 +13,7 @@ from logiflow import __version__
 from logiflow.app import app
 from logiflow.domain import dlq
 from logiflow.errors import BrokerError
-from logiflow.kafka_local import kafka_version as pinned_kafka_version
+from logiflow.kafka.local_broker import kafka_version as pinned_kafka_version
 from logiflow.web import panels, prom
 from logiflow.web.http import API_HEADERS, Json, json_endpoint, me, owns, query, read_only, worker_info
 from logiflow.web.worker import status

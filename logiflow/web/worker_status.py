@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 from faust.exceptions import NotReady
 
 from logiflow.app import LogiflowApp
+from logiflow.kafka import security
 from logiflow.processing import faust_compat
 from logiflow.web import panels
 
@@ -120,7 +121,8 @@ class WorkerStatus:
             return self._broker_check[1]
         servers = self.app.deps.settings.bootstrap_servers
         client = AIOKafkaClient(bootstrap_servers=servers,
-                                request_timeout_ms=int(KAFKA_TIMEOUT_S * 1000))
+                                request_timeout_ms=int(KAFKA_TIMEOUT_S * 1000),
+                                **security.client_kwargs(self.app.deps.settings))
         status: Json = {"bootstrapServers": servers}
         try:
             await asyncio.wait_for(client.bootstrap(), KAFKA_TIMEOUT_S)
