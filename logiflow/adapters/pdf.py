@@ -1,223 +1,244 @@
-"""Invoice PDFs with reportlab: the only module that imports reportlab.
+"""Invoice PDFs with reportlab's low-level canvas: the only module that imports reportlab.
 
 :class:`ReportlabInvoiceRenderer` turns an :class:`~logiflow.domain.invoice.Invoice` into the bytes
 of a one-page A4 PDF. It is synchronous and CPU-bound, so the worker never calls it on its event
 loop: :class:`~logiflow.adapters.render_pool.RendererPool` runs it in child processes.
 
+The layout (what goes where) is :mod:`logiflow.adapters.invoice_layout`; this module measures and
+writes it as PDF operators on a ``pdfgen`` canvas, without platypus. What is the same on every
+invoice is prepared once per renderer: width tables, font and colour operators, and the static
+parts (title, table header) as ready operators. Per invoice only event text is measured, wrapped
+and placed.
+
 Guarantees:
 
-* **Deterministic.** reportlab's ``invariant`` mode fixes the creation date and document id, so
-  the same invoice gives the same bytes (redelivery rewrites nothing; tests compare bytes).
-* **Event text is data, never markup.** Everything that comes from an invoice is XML-escaped
-  before it reaches a ``Paragraph``: a truck id like ``<a href="..">`` prints literally and never
-  becomes a link, an image or a font change.
-* **One page.** Text is cut to fixed lengths (with an ellipsis) and the whole body sits in a
-  shrink-to-fit frame, so no input spills onto a second page.
+* **Deterministic.** reportlab's ``invariant`` mode fixes the creation date and document id, and
+  nothing here depends on time, hashing or iteration order, so the same invoice gives the same
+  bytes (redelivery rewrites nothing; tests compare bytes).
+* **Event text is data, never markup.** It reaches the page only as PDF string operands, escaped
+  byte by byte (backslash, parentheses, control and non-ASCII bytes), so nothing in it is
+  interpreted. Characters outside the fonts' encoding print as reportlab's canvas prints them: in
+  the Symbol font if it has them, else as a black box.
+* **One page.** Text is cut and wrapped inside its column (long words are split); a body taller
+  than the frame is re-wrapped wider and scaled down to fit, as platypus' ``KeepInFrame`` did.
 """
 
 from __future__ import annotations
 
 import io
-from decimal import Decimal
-from typing import Protocol
-from xml.sax.saxutils import escape
+from typing import Any
 
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_RIGHT
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.platypus import (
-    Flowable,
-    KeepInFrame,
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
+from reportlab.pdfbase.pdfdoc import PDFZCompress
+from reportlab.pdfbase.pdfmetrics import getFont, unicode2T1
+from reportlab.pdfgen.canvas import Canvas
+
+from logiflow.adapters.invoice_layout import (
+    BAND_RGB,
+    FRAME_HEIGHT,
+    FRAME_LEFT,
+    FRAME_TOP,
+    FRAME_WIDTH,
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    RULE_RGB,
+    STATIC_PARTS,
+    STYLES,
+    THIN_RULE_RGB,
+    TextStyle,
+    cut,
+    lay_out,
 )
+from logiflow.domain.invoice import Invoice
 
-from logiflow.domain.invoice import Invoice, InvoiceLine
-
-MARGIN = 18 * mm
-# Limits that keep any invoice on one page; longer text is cut with an ellipsis.
-MAX_NAME_CHARS = 120
-MAX_ADDRESS_CHARS = 240
-MAX_ID_CHARS = 80
-MAX_ROUTE_CHARS = 600
-MAX_DESCRIPTION_CHARS = 120
-MAX_LINES = 20
-MAX_NOTES = 6
-MAX_NOTE_CHARS = 300
+SPACE_SHRINK = 0.05  # like platypus, a line's spaces may shrink this much to fit one more word
+SHRINK_STEPS = 10  # bisection steps for the scale of a body too tall for the frame
+_FONT_NAMES = sorted({style.font for style in STYLES.values()})
+# Bytes as PDF string operands: escape the delimiters, write everything not printable ASCII in octal.
+_ESCAPES = {ord("\\"): "\\\\", ord("("): "\\(", ord(")"): "\\)"} | {
+    i: f"\\{i:03o}" for i in (*range(32), *range(127, 256))}
 
 
-class InvoiceRenderer(Protocol):
-    """Synchronous rendering, as done inside a renderer process."""
-
-    def render(self, invoice: Invoice) -> bytes: ...
-
-
-def _cut(text: str, limit: int) -> str:
-    text = " ".join(text.split())  # no control characters or runs of whitespace on paper
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+def _n(v: float) -> str:
+    """A number as a PDF operand: at most 3 decimals, no trailing zeros."""
+    text = f"{v:.3f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
-def _p(text: str, limit: int) -> str:
-    """Event text → safe Paragraph markup (cut, then escaped: it can never be markup)."""
-    return escape(_cut(text, limit))
+def _rgb(rgb: tuple[float, float, float]) -> str:
+    return " ".join(f"{c:.6f}".rstrip("0").rstrip(".") or "0" for c in rgb)
 
 
-def _money(amount: Decimal, currency: str = "") -> str:
-    text = f"{amount:,.2f}"
-    return f"{text} {escape(_cut(currency, 8))}" if currency else text
+class _Font:
+    """A :class:`TextStyle` made ready: widths by character, operators for font and colour."""
+
+    def __init__(self, style: TextStyle, resource: str) -> None:
+        self.font = getFont(style.font)
+        self.fonts = [self.font, *self.font.substitutionFonts]
+        self.size, self.leading, self.encoding = style.size, style.leading, self.font.encName
+        self.fill = _rgb(style.rgb) + " rg"
+        self.tf = f"{resource} {_n(style.size)} Tf"
+        self.widths: dict[str, float] = {}
+        for code, width in enumerate(self.font.widths):
+            try:
+                self.widths[bytes((code,)).decode(self.encoding)] = width * style.size / 1000
+            except UnicodeDecodeError:
+                continue
+        self.space = self.widths[" "]
+
+    def width(self, text: str) -> float:
+        try:
+            return sum(map(self.widths.__getitem__, text))
+        except KeyError:  # outside the encoding: reportlab measures the substitutes
+            return float(self.font.stringWidth(text, self.size))
+
+    def wrap(self, text: str, width: float) -> list[tuple[str, float]]:
+        """(line, its width) as a platypus Paragraph breaks them: greedy, spaces may shrink by
+        :data:`SPACE_SHRINK`, a word wider than the column is split where it overflows."""
+        text = text.strip()  # as platypus does: "VAT id: " + "" prints "VAT id:"
+        if not text:
+            return []
+        used = self.width(text)
+        if used <= width:
+            return [(text, used)]
+        lines: list[tuple[str, float]] = []
+        words: list[str] = []
+        used, space = -self.space, self.space
+        for word in text.split(" "):
+            w = self.width(word)
+            fits = used + space + w <= width + SPACE_SHRINK * space * len(words)
+            if w > width and not fits:  # fill this line with its start, the next ones with the rest
+                piece, used = "", used + space
+                for char in word:
+                    cw = self.width(char)
+                    if used + cw > width and (piece or cw <= width):
+                        lines.append((" ".join([*words, piece]), used) if piece
+                                     else (" ".join(words), used - space))
+                        words, piece, used = [], "", 0.0
+                    piece += char
+                    used += cw
+                words = [piece]
+            elif fits or not words:
+                words.append(word)
+                used += space + w
+            else:
+                lines.append((" ".join(words), used))
+                words, used = [word], w
+        lines.append((" ".join(words), used))
+        return lines
 
 
-def _quantity(value: Decimal) -> str:
-    return escape(f"{value:f}")
+class _Page:
+    """A :class:`~logiflow.adapters.invoice_layout.Writer` collecting one page's operators."""
+
+    def __init__(self, doc: Any, fonts: dict[str, _Font], parts: dict[str, str]) -> None:
+        self.doc, self.fonts, self.parts = doc, fonts, parts
+        self.ops: list[str] = ["1 J 1 j"]
+        self.fill = ""  # the fill colour in force, so that it is set only when it changes
+
+    def para(self, style: str, x: float, top: float, width: float, text: str,
+             right: bool = False) -> float:
+        font = self.fonts[style]
+        lines = font.wrap(text, width)
+        if lines and font.fill != self.fill:
+            self.ops.append(font.fill)
+            self.fill = font.fill
+        baseline = top + font.size
+        for line, used in lines:
+            spaces = line.count(" ") if used > width else 0
+            if spaces:  # a line over the width is squeezed into it by narrower spaces
+                self.ops.append(f"{_n((width - used) / spaces)} Tw")
+                self._show(font, x, baseline, line)
+                self.ops.append("0 Tw")
+            else:
+                self._show(font, x + width - used if right else x, baseline, line)
+            baseline += font.leading
+        return len(lines) * font.leading
+
+    def _show(self, font: _Font, x: float, y: float, text: str) -> None:
+        try:
+            data = text.encode(font.encoding)
+        except UnicodeEncodeError:  # runs in the substitute fonts, as reportlab's canvas does
+            runs = " ".join(f"{self.doc.getInternalFontName(f.fontName)} {_n(font.size)} Tf "
+                            f"({run.decode('latin-1').translate(_ESCAPES)}) Tj"
+                            for f, run in unicode2T1(text, font.fonts))
+            self.ops.append(f"BT {_n(x)} {_n(-y)} Td {runs} ET")
+        else:
+            self.ops.append(
+                f"BT {font.tf} {_n(x)} {_n(-y)} Td ({data.decode('latin-1').translate(_ESCAPES)}) Tj ET")
+
+    def rule(self, y: float, x0: float, x1: float, thin: bool = False) -> None:
+        stroke = f"{_rgb(THIN_RULE_RGB)} RG .25 w" if thin else f"{_rgb(RULE_RGB)} RG .75 w"
+        self.ops.append(f"{stroke} {_n(x0)} {_n(-y)} m {_n(x1)} {_n(-y)} l S")
+
+    def band(self, x: float, y: float, width: float, height: float) -> None:
+        self.ops.append(f"{_rgb(BAND_RGB)} rg {_n(x)} {_n(-y)} {_n(width)} {_n(-height)} re f")
+        self.fill = ""
+
+    def stamp(self, part: str, x: float, y: float) -> None:
+        self.ops.append(f"q 1 0 0 1 {_n(x)} {_n(-y)} cm {self.parts[part]} Q")
+
+
+def _document(canv: Canvas) -> Any:
+    """The canvas's PDF document: reportlab has no public accessor for it, and the renderer
+    needs it for font resource names and the stream filters (checked by every render test)."""
+    return canv._doc  # noqa: SLF001
 
 
 class ReportlabInvoiceRenderer:
     """Renders one invoice to one A4 page of PDF bytes."""
 
     def __init__(self) -> None:
-        base = ParagraphStyle("base", fontName="Helvetica", fontSize=9, leading=11.5,
-                              splitLongWords=True)
-        self._base = base
-        self._small = ParagraphStyle("small", parent=base, fontSize=8, leading=10,
-                                     textColor=colors.HexColor("#444444"))
-        self._label = ParagraphStyle("label", parent=base, fontName="Helvetica-Bold", fontSize=8,
-                                     leading=10, textColor=colors.HexColor("#555555"))
-        self._seller = ParagraphStyle("seller", parent=base, fontName="Helvetica-Bold",
-                                      fontSize=13, leading=16)
-        self._title = ParagraphStyle("title", parent=base, fontName="Helvetica-Bold", fontSize=20,
-                                     leading=24, alignment=TA_RIGHT)
-        self._right = ParagraphStyle("right", parent=base, alignment=TA_RIGHT)
-        self._right_bold = ParagraphStyle("right_bold", parent=self._right,
-                                          fontName="Helvetica-Bold", fontSize=10, leading=13)
-        self._head = ParagraphStyle("head", parent=base, fontName="Helvetica-Bold",
-                                    textColor=colors.white)
-        self._head_right = ParagraphStyle("head_right", parent=self._head, alignment=TA_RIGHT)
+        # Fonts registered in a fixed order get the same resource names (/F1, /F2) in every
+        # document, so the prepared operators can name them.
+        self._resources = self._register(Canvas(io.BytesIO()))
+        self._fonts = {name: _Font(style, self._resources[style.font])
+                       for name, style in STYLES.items()}
+        self._parts: dict[str, str] = {}
+        for name, draw in STATIC_PARTS.items():
+            part = _Page(None, self._fonts, {})
+            draw(part)
+            self._parts[name] = " ".join(part.ops[1:])
+
+    @staticmethod
+    def _register(canv: Canvas) -> dict[str, str]:
+        doc = _document(canv)  # the canvas has no public call for a font's resource name
+        return {font: doc.getInternalFontName(font) for font in _FONT_NAMES}
 
     def render(self, invoice: Invoice) -> bytes:
         buffer = io.BytesIO()
-        doc = SimpleDocTemplate(
-            buffer, pagesize=A4, invariant=1,
-            leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN, bottomMargin=MARGIN,
-            title=_cut(f"Invoice {invoice.invoice_number}", 120),
-            author=_cut(invoice.seller.name, MAX_NAME_CHARS),
-            subject=_cut(f"Transport invoice for truck {invoice.truck_id}", 160),
-            creator="LogiFlow",
-        )
-        body = KeepInFrame(doc.width, doc.height, self._story(invoice, doc.width), mode="shrink")
-        doc.build([body])
+        canv = Canvas(buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=0)
+        # Deflate the page, without the ASCII85 layer reportlab adds when it compresses: that layer
+        # is pure Python here and cost a quarter of the render; the file is also smaller without.
+        _document(canv).defaultStreamFilters = [PDFZCompress]
+        canv.setTitle(cut(f"Invoice {invoice.invoice_number}", 120))
+        canv.setAuthor(cut(invoice.seller.name, 120))
+        canv.setSubject(cut(f"Transport invoice for truck {invoice.truck_id}", 160))
+        canv.setCreator("LogiFlow")
+        if (resources := self._register(canv)) != self._resources:
+            raise RuntimeError(f"reportlab named the fonts {resources}, not {self._resources}")
+        page = _Page(_document(canv), self._fonts, self._parts)
+        height, scale = lay_out(invoice, page), 1.0
+        if height > FRAME_HEIGHT:
+            page, scale = self._shrunk(invoice, canv, height)
+        page.ops[0] = f"q {scale:.4g} 0 0 {scale:.4g} {_n(FRAME_LEFT)} {_n(FRAME_TOP)} cm {page.ops[0]}"
+        page.ops.append("Q")
+        canv.addLiteral("\n".join(page.ops))
+        canv.showPage()
+        canv.save()
         return buffer.getvalue()
 
-    # --- sections ----------------------------------------------------------------------------
-
-    def _story(self, inv: Invoice, width: float) -> list[Flowable]:
-        return [
-            self._header(inv, width),
-            Spacer(1, 8 * mm),
-            self._parties(inv, width),
-            Spacer(1, 6 * mm),
-            self._lines(inv, width),
-            Spacer(1, 3 * mm),
-            self._totals(inv, width),
-            Spacer(1, 6 * mm),
-            *self._notes(inv),
-        ]
-
-    def _header(self, inv: Invoice, width: float) -> Table:
-        seller = inv.seller
-        left = [Paragraph(_p(seller.name, MAX_NAME_CHARS), self._seller)]
-        if seller.address:
-            left.append(Paragraph(_p(seller.address, MAX_ADDRESS_CHARS), self._base))
-        if seller.vat_id:
-            left.append(Paragraph("VAT id: " + _p(seller.vat_id, MAX_ID_CHARS), self._base))
-        right = [
-            Paragraph("INVOICE", self._title),
-            Paragraph("Invoice number: " + _p(inv.invoice_number, MAX_ID_CHARS), self._right),
-            Paragraph("Invoice date: " + _p(inv.issued_date, 20), self._right),
-        ]
-        table = Table([[left, right]], colWidths=[width * 0.55, width * 0.45])
-        table.setStyle(TableStyle([
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LEFTPADDING", (0, 0), (-1, -1), 0),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-            ("LINEBELOW", (0, 0), (-1, 0), 0.75, colors.HexColor("#333333")),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-        ]))
-        return table
-
-    def _parties(self, inv: Invoice, width: float) -> Table:
-        bill_to = [Paragraph("BILL TO", self._label),
-                   Paragraph(_p(inv.bill_to.name, MAX_NAME_CHARS), self._base)]
-        if inv.bill_to.address:
-            bill_to.append(Paragraph(_p(inv.bill_to.address, MAX_ADDRESS_CHARS), self._base))
-        if inv.bill_to.vat_id:
-            bill_to.append(Paragraph("VAT id: " + _p(inv.bill_to.vat_id, MAX_ID_CHARS),
-                                     self._base))
-        shipment = [
-            Paragraph("SHIPMENT", self._label),
-            Paragraph("Truck: " + _p(inv.truck_id, MAX_ID_CHARS), self._base),
-            Paragraph("Route: " + _p(inv.route_summary, MAX_ROUTE_CHARS), self._base),
-            Paragraph("ETA: " + _p(inv.eta_text, 40), self._base),
-            Paragraph("Route event: " + _p(inv.route_event_id, MAX_ID_CHARS), self._small),
-        ]
-        table = Table([[bill_to, shipment]], colWidths=[width * 0.4, width * 0.6])
-        table.setStyle(TableStyle([
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LEFTPADDING", (0, 0), (0, -1), 0),
-        ]))
-        return table
-
-    def _lines(self, inv: Invoice, width: float) -> Table:
-        head = ["Description", "Qty", "Unit", "Unit price", "Amount"]
-        rows: list[list[Paragraph]] = [
-            [Paragraph(h, self._head if i < 3 else self._head_right) for i, h in enumerate(head)]
-        ]
-        shown: tuple[InvoiceLine, ...] = inv.lines[:MAX_LINES]
-        for line in shown:
-            rows.append([
-                Paragraph(_p(line.description, MAX_DESCRIPTION_CHARS), self._base),
-                Paragraph(_quantity(line.quantity), self._right),
-                Paragraph(_p(line.unit, 16), self._base),
-                Paragraph(_money(line.unit_price), self._right),
-                Paragraph(_money(line.amount), self._right),
-            ])
-        if len(inv.lines) > len(shown):
-            hidden = len(inv.lines) - len(shown)
-            rows.append([Paragraph(f"\u2026 and {hidden} more lines (included in the totals)",
-                                   self._small), "", "", "", ""])
-        widths = [width * f for f in (0.46, 0.11, 0.1, 0.15, 0.18)]
-        table = Table(rows, colWidths=widths, repeatRows=1)
-        table.setStyle(TableStyle([
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#2f3e4e")),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
-        ]))
-        return table
-
-    def _totals(self, inv: Invoice, width: float) -> Table:
-        rows = [
-            [Paragraph("Net", self._right), Paragraph(_money(inv.net, inv.currency), self._right)],
-            [Paragraph(f"VAT {_quantity(inv.vat_pct)}%", self._right),
-             Paragraph(_money(inv.vat, inv.currency), self._right)],
-            [Paragraph("Total", self._right_bold),
-             Paragraph(_money(inv.gross, inv.currency), self._right_bold)],
-        ]
-        table = Table(rows, colWidths=[width * 0.2, width * 0.25], hAlign="RIGHT")
-        table.setStyle(TableStyle([
-            ("LINEABOVE", (0, 2), (-1, 2), 0.75, colors.HexColor("#333333")),
-            ("RIGHTPADDING", (-1, 0), (-1, -1), 6),
-        ]))
-        return table
-
-    def _notes(self, inv: Invoice) -> list[Flowable]:
-        notes = [n for n in inv.notes if n.strip()][:MAX_NOTES]
-        out: list[Flowable] = [Paragraph("NOTES", self._label)] if notes else []
-        out += [Paragraph(_p(note, MAX_NOTE_CHARS), self._base) for note in notes]
-        out.append(Spacer(1, 4 * mm))
-        out.append(Paragraph(
-            "Invoice id " + _p(inv.invoice_id, MAX_ID_CHARS), self._small))
-        return out
+    def _shrunk(self, invoice: Invoice, canv: Canvas, height: float) -> tuple[_Page, float]:
+        """A body too tall for the frame: wrap free text wider by a factor, then scale it all down
+        by that factor, the smallest factor that fits (as platypus' ``KeepInFrame`` shrinks)."""
+        low, high = 1.0, height / FRAME_HEIGHT  # wider wrapping never adds lines: ``high`` fits
+        for _ in range(SHRINK_STEPS):
+            mid = (low + high) / 2
+            if lay_out(invoice, _Page(_document(canv), self._fonts, self._parts), FRAME_WIDTH * mid) \
+                    <= FRAME_HEIGHT * mid:
+                high = mid
+            else:
+                low = mid
+        page = _Page(_document(canv), self._fonts, self._parts)
+        height = lay_out(invoice, page, FRAME_WIDTH * high)
+        # Rounded down, so that the page never ends up a fraction of a point too tall.
+        return page, int(min(1 / high, FRAME_HEIGHT / height) * 10_000) / 10_000
