@@ -237,25 +237,3 @@ def _convert(env_name: str, raw: str, kind: type) -> Any:
         return raw
     except (ValueError, InvalidOperation) as exc:
         raise ConfigError(f"{env_name}={raw!r} is not a valid {kind.__name__}") from exc
-
-
-def settings_table() -> list[tuple[str, str, str]]:
-    """(variable, default, description) rows, for the README and ``logiflow settings``.
-
-    The worker's settings, then the local broker's (:mod:`logiflow.kafka.config`).
-    """
-    from logiflow.kafka.config import LocalBrokerSettings
-
-    return [(f.metadata["env"], str(f.default), f.metadata["doc"])
-            for cls in (Settings, LocalBrokerSettings) for f in fields(cls)]
-
-
-def settings_markdown() -> str:
-    """The README's settings table (``python -m logiflow.settings`` prints it)."""
-    rows = ["| variable | default | what it does |", "|---|---|---|"]
-    rows += [f"| `{name}` | `{default or '(empty)'}` | {doc} |" for name, default, doc in settings_table()]
-    return "\n".join(rows)
-
-
-if __name__ == "__main__":
-    print(settings_markdown())

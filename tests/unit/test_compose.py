@@ -8,7 +8,8 @@ import yaml
 
 from logiflow.kafka.config import LocalBrokerSettings
 from logiflow.kafka.local_broker import kafka_version
-from logiflow.settings import Settings, settings_table
+from logiflow.settings import Settings
+from logiflow.settings_table import settings_table
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())

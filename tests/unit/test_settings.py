@@ -10,7 +10,8 @@ import pytest
 
 from logiflow.errors import ConfigError
 from logiflow.kafka.config import LocalBrokerSettings
-from logiflow.settings import Settings, settings_table
+from logiflow.settings import Settings
+from logiflow.settings_table import settings_table
 
 
 def test_the_defaults_are_local_and_safe():
@@ -137,8 +138,8 @@ def test_local_broker_settings_are_validated_and_name_the_variable(name, raw):
 def test_the_readme_settings_table_is_the_generated_one():
     from pathlib import Path
 
-    from logiflow.settings import settings_markdown
+    from logiflow.settings_table import settings_markdown
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     block = readme.split("<!-- settings:start", 1)[1].split("-->", 1)[1].split("<!-- settings:end -->")[0]
-    assert block.strip() == settings_markdown(), "regenerate with: python -m logiflow.settings"
+    assert block.strip() == settings_markdown(), "regenerate with: python -m logiflow.settings_table"
