@@ -11,7 +11,7 @@ from __future__ import annotations
 import faust
 
 from logiflow.bootstrap import Deps, build_deps
-from logiflow.kafka.admin import ensure_topics
+from logiflow.kafka.admin import COMPACTED, TopicSpec, ensure_topics
 from logiflow.kafka.security import faust_credentials
 from logiflow.processing import faust_compat
 from logiflow.settings import Settings
@@ -32,13 +32,22 @@ class LogiflowApp(faust.App):
 
     async def on_start(self) -> None:
         # Runs before the producer, consumer and agents start: Faust's internals are checked,
-        # topics exist before we subscribe (Faust ignores a missing topic at assignment), the
-        # renderer before the first invoice.
+        # topics and table changelogs exist with the right partitions before we subscribe (Faust
+        # ignores a missing topic at assignment and reads a new changelog as 0 partitions),
+        # the renderer runs before the first invoice.
         faust_compat.check(self)
         faust_compat.install_ack_guard(self, [t.get_topic_name() for t in self.app_topics.sources()])
-        await super().on_start()
-        await ensure_topics(self.settings, self.app_topics.specs())
+        await super().on_start()  # finalizes the app: autodiscovery has declared every table
+        await ensure_topics(self.settings, self.topic_specs())
         await self.deps.start()
+
+    def topic_specs(self) -> list[TopicSpec]:
+        """Every topic the app reads or writes, table changelogs included (compacted)."""
+        specs = [TopicSpec(name, n) for name, n in self.app_topics.partitions_of()]
+        for table in self.tables.values():
+            specs.append(TopicSpec(table.changelog_topic.get_topic_name(),
+                                   table.partitions or self.conf.topic_partitions, COMPACTED))
+        return specs
 
     async def on_shutdown(self) -> None:
         # After the agents stopped: no render is in flight any more.
@@ -62,6 +71,11 @@ def create_app(settings: Settings) -> LogiflowApp:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
         consumer_auto_offset_reset="earliest",
+        # Static membership: a worker restarted (even after kill -9) rejoins with the same id and
+        # gets its partitions back at once instead of leaving them idle for a session timeout.
+        consumer_group_instance_id=settings.group_instance_id,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.session_timeout_s / 10,
         producer_acks=-1,
         producer_linger=settings.producer_linger_ms / 1000,
         # Faust's repaired Cython fast path: a stream takes an event already queued without

@@ -71,6 +71,15 @@ class InvoiceStoreError(TransientFailure):
     reason = "store-failed"
 
 
+class TopicMismatch(LogiflowError):
+    """A LogiFlow topic exists with another partition count than the app needs, or never appeared.
+
+    The worker stops before it consumes anything: tables and topics are co-partitioned by truck
+    id, and a mismatch would put a truck's state on another partition than its events.
+    Operator: delete the wrong topic (or set LOGIFLOW_PARTITIONS to what it has) and start again.
+    """
+
+
 class BrokerError(LogiflowError):
     """The local Kafka broker could not be fetched, formatted or started.
 

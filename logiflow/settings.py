@@ -8,6 +8,7 @@ generated from the same list). Nothing reads the environment at import time: cal
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
@@ -49,6 +50,15 @@ class Settings:
                               "Worker's local state: RocksDB tables (rebuilt from changelogs if lost).")
     store: str = _setting("LOGIFLOW_STORE", "rocksdb://",
                           "Table store URL: rocksdb:// (RocksDB via rocksdict) or memory://.")
+    instance_id: str = _setting("LOGIFLOW_INSTANCE_ID", "",
+                                "This worker's static group membership id (KIP-345): a restarted "
+                                "worker gets its partitions back at once, without a rebalance. "
+                                "Unique per worker of an app, the same across its restarts; empty "
+                                "= <host name>-<web port>.")
+    session_timeout_s: float = _setting("LOGIFLOW_SESSION_TIMEOUT_S", 30.0,
+                                        "How long the group waits for a silent worker (killed, "
+                                        "stopped for good, cut off) before its partitions move "
+                                        "to the other workers. Heartbeats go every tenth of it.")
     producer_linger_ms: float = _setting("LOGIFLOW_PRODUCER_LINGER_MS", 0.0,
                                          "How long the producer waits to batch records (throughput "
                                          "vs latency; 0 sends at once). Batched agents fill batches "
@@ -171,6 +181,10 @@ class Settings:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{self.env_name(name)} must be at least 1, got {getattr(self, name)}")
         # A batch wait of 0 would mean "wait until the batch is full" to Faust: never when idle.
+        if not 6 <= self.session_timeout_s <= 1800:
+            # The broker's group.min/max.session.timeout.ms defaults: outside them it refuses the join.
+            raise ConfigError("LOGIFLOW_SESSION_TIMEOUT_S must be between 6 and 1800 seconds, got "
+                              f"{self.session_timeout_s}")
         for name in ("render_timeout_s", "breaker_probe_s", "invoice_batch_wait_s",
                      "routing_batch_wait_s"):
             if not getattr(self, name) > 0:
@@ -199,6 +213,11 @@ class Settings:
         # Faust accepts a scheme on every host ("kafka://a:9092;kafka://b:9092"), not just the first.
         hosts = self.broker.replace(",", ";").split(";")
         return ",".join(h.strip().split("://", 1)[-1].rstrip("/") for h in hosts if h.strip())
+
+    @property
+    def group_instance_id(self) -> str:
+        """The static membership id (``LOGIFLOW_INSTANCE_ID``, or host name and web port)."""
+        return self.instance_id or f"{socket.gethostname()}-{self.web_port}"
 
     @property
     def advertised_url(self) -> str:

@@ -51,7 +51,7 @@ class AppTopics:
         """The topics the agents consume."""
         return [self.route_requests, self.routing_events, self.dlq]
 
-    def specs(self) -> list[tuple[str, int]]:
+    def partitions_of(self) -> list[tuple[str, int]]:
         """(name, partitions) of every topic, for creation before anything subscribes."""
         return [(t.get_topic_name(), self.partitions if t is not self.dlq else 1)
                 for t in (self.route_requests, self.routing_events, self.invoice_events, self.dlq)]

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -17,6 +18,7 @@ from aiokafka.errors import (
     TopicAlreadyExistsError,
 )
 
+from logiflow.errors import TopicMismatch
 from logiflow.kafka import security
 from logiflow.settings import Settings
 
@@ -42,22 +44,57 @@ async def on_any_node(call: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
-async def ensure_topics(settings: Settings, wanted: list[tuple[str, int]]) -> None:
-    """Create each (topic, partitions) that does not exist yet. Existing topics are left as is."""
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic LogiFlow needs: its name, partition count and topic configs."""
+
+    name: str
+    partitions: int
+    configs: Mapping[str, str] = field(default_factory=dict)
+
+
+COMPACTED: Mapping[str, str] = {"cleanup.policy": "compact"}  # table changelogs: latest per key
+METADATA_WAIT_S = 30.0
+
+
+async def ensure_topics(settings: Settings, wanted: list[TopicSpec]) -> None:
+    """Create each topic that does not exist yet, then check every one has its partition count.
+
+    Returns once the brokers' metadata shows every topic with the partitions asked for, so the
+    first assignment cannot race the creation (Faust reads a changelog created a moment ago as
+    0 partitions and fails every table write). Raises :class:`TopicMismatch` when a topic
+    exists with another partition count: co-partitioning by truck id would break.
+    """
     client = security.client_kwargs(settings)
     await security.check_connection(settings.bootstrap_servers, client)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, **client)
     await admin.start()
     try:
         existing = set(await on_any_node(admin.list_topics))
-        missing = [NewTopic(name, partitions, settings.replication)
-                   for name, partitions in wanted if name not in existing]
+        missing = [NewTopic(t.name, t.partitions, settings.replication, topic_configs=dict(t.configs))
+                   for t in wanted if t.name not in existing]
         if missing:
             try:
                 await on_any_node(lambda: admin.create_topics(missing))
             except TopicAlreadyExistsError:
                 pass  # another worker created them first
             log.info("created topics: %s", ", ".join(t.name for t in missing))
+        deadline = time.monotonic() + METADATA_WAIT_S
+        while True:
+            found = {t["topic"]: len(t["partitions"]) for t in await on_any_node(admin.describe_topics)
+                     if t["error_code"] == 0}
+            wrong = [t for t in wanted if t.name in found and found[t.name] != t.partitions]
+            if wrong:
+                raise TopicMismatch("; ".join(
+                    f"topic {t.name} has {found[t.name]} partitions, LogiFlow needs {t.partitions}"
+                    for t in wrong))
+            absent = [t.name for t in wanted if t.name not in found]
+            if not absent:
+                return
+            if time.monotonic() > deadline:
+                raise TopicMismatch(f"topics not visible after {METADATA_WAIT_S:.0f} s: "
+                                    + ", ".join(absent))
+            await asyncio.sleep(0.2)
     finally:
         await admin.close()
 
