@@ -12,7 +12,9 @@ message that fails while the renderer is healthy is dead-lettered after the conf
 
 Idempotent: the invoice id derives from the route event id; an event seen again (redelivery,
 restart, DLQ replay) is skipped once its InvoiceGenerated is recorded, an existing PDF is never
-re-rendered or overwritten.
+re-rendered or overwritten. An invoice announced just before a kill -9 (its table write lost) is
+found on the tail of ``invoice.events`` (:mod:`logiflow.processing.published`): recorded, not
+announced again.
 
 Pipelined: events are taken in small batches (each acked only once it is processed), decoded
 and priced once, and their PDFs rendered ahead (:mod:`logiflow.processing.render_ahead`), so the
@@ -31,12 +33,13 @@ from typing import Any
 from logiflow import topics
 from logiflow.app import app
 from logiflow.domain.invoice import invoice_generated
-from logiflow.domain.model import SourceRecord
+from logiflow.domain.model import InvoiceGenerated, SourceRecord
 from logiflow.domain.trucks import apply_invoice, issued_record
 from logiflow.errors import WorkerStopping
 from logiflow.processing.batches import ack
 from logiflow.processing.failure_policy import source_of
 from logiflow.processing.faust_compat import abandon_unacked, set_current_event
+from logiflow.processing.published import PublishedInvoices
 from logiflow.processing.render_ahead import Prepared, RenderAhead, prepare
 from logiflow.wire import encode_invoice_generated
 from tables.trucks import invoices_issued, truck_invoices
@@ -50,6 +53,15 @@ async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
     settings, policy = deps.settings, deps.policy(topics.GENERATE_INVOICES)
     out_topic = app.app_topics.invoice_events.get_topic_name()
     ahead = RenderAhead(deps.renderer)
+    published = PublishedInvoices(
+        read_tail=lambda partition: deps.event_log.tail(out_topic, partition, settings.dedupe_tail),
+        generation=lambda: app.consumer_generation_id)
+
+    def record(generated: InvoiceGenerated, truck_id: str) -> float:
+        now = time.time()
+        invoices_issued[generated.invoice_id] = issued_record(generated, issued_at_ms=int(now * 1000))
+        truck_invoices[truck_id] = apply_invoice(truck_invoices.get(truck_id), generated)
+        return now
 
     async def handle(p: Prepared, _source: SourceRecord) -> None:
         if p.poison is not None:
@@ -66,12 +78,14 @@ async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
         else:
             stored = str(location)
         generated = invoice_generated(p.invoice, stored)
+        if await published.announced(p.source.partition, invoice_id):
+            # Announced before a crash lost its table write: record it, announce it once only.
+            record(generated, p.route.truck_id)
+            deps.metrics.mark_duplicate(topics.GENERATE_INVOICES)
+            return
         await deps.publisher.send(out_topic, p.route.truck_id.encode(),
                                   encode_invoice_generated(generated), wait=True)
-        now = time.time()
-        invoices_issued[invoice_id] = issued_record(generated, issued_at_ms=int(now * 1000))
-        truck_invoices[p.route.truck_id] = apply_invoice(truck_invoices.get(p.route.truck_id),
-                                                         generated)
+        now = record(generated, p.route.truck_id)
         deps.metrics.observe_latency(max(0.0, now - p.route.timestamp_ms / 1000))
 
     def stored_ids(batch: list[Prepared]) -> set[str]:

@@ -21,7 +21,7 @@ from logiflow import topics
 from logiflow.domain.geo import Gazetteer
 from logiflow.domain.invoice import Party, Rates
 from logiflow.domain.routing import RoutingParams
-from logiflow.ports import InvoiceStore, Publisher, Renderer
+from logiflow.ports import EventLog, InvoiceStore, Publisher, Renderer
 from logiflow.processing.failure_policy import CircuitBreaker, FailurePolicy
 from logiflow.processing.metrics import Metrics
 from logiflow.settings import Settings
@@ -73,6 +73,7 @@ class Deps:
     routing: RoutingParams
     rates: Rates
     seller: Party
+    event_log: EventLog
     metrics: Metrics = field(default_factory=Metrics)
     policies: dict[str, FailurePolicy] = field(default_factory=dict)
     _gazetteer: Gazetteer | None = None
@@ -143,10 +144,11 @@ def faust_flow(app: Any, source_topic: str) -> Flow:
 def build_deps(settings: Settings, app: Any) -> Deps:
     """The real adapters for a worker of ``app``. Nothing connects or starts here."""
     from logiflow.adapters.invoice_store import FileInvoiceStore
+    from logiflow.adapters.kafka_event_log import KafkaEventLog
     from logiflow.adapters.kafka_publisher import FaustPublisher
 
     deps = Deps(settings=settings, publisher=FaustPublisher(app), renderer=renderer_from(settings),
                 store=FileInvoiceStore(settings.invoice_dir),
                 routing=routing_params_from(settings), rates=rates_from(settings),
-                seller=seller_from(settings))
+                seller=seller_from(settings), event_log=KafkaEventLog(settings))
     return add_policies(deps, faust_flow(app, settings.topic(topics.ROUTING_EVENTS)))

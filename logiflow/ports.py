@@ -58,3 +58,13 @@ class InvoiceStore(Protocol):
     def exists(self, invoice_id: str) -> bool: ...
 
     def count(self) -> int: ...
+
+
+class EventLog(Protocol):
+    """Reads back what was published: the last records of one topic partition."""
+
+    async def tail(self, topic: str, partition: int, count: int) -> list[bytes]:
+        """The values of the last ``count`` records of ``topic`` ``partition`` (oldest first).
+
+        Raises :class:`~logiflow.errors.TransientFailure` when the broker cannot be read.
+        """

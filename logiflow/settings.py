@@ -50,6 +50,10 @@ class Settings:
                               "Worker's local state: RocksDB tables (rebuilt from changelogs if lost).")
     store: str = _setting("LOGIFLOW_STORE", "rocksdb://",
                           "Table store URL: rocksdb:// (RocksDB via rocksdict) or memory://.")
+    dedupe_tail: int = _setting("LOGIFLOW_DEDUPE_TAIL", 5000,
+                                "Records per invoice.events partition the invoice agent reads back "
+                                "after a restart or rebalance, to announce no invoice twice (a "
+                                "kill -9 between the announcement and its table write).")
     instance_id: str = _setting("LOGIFLOW_INSTANCE_ID", "",
                                 "This worker's static group membership id (KIP-345): a restarted "
                                 "worker gets its partitions back at once, without a rebalance. "
@@ -176,7 +180,7 @@ class Settings:
         """Reject values that would only fail later, far from their cause."""
         positive = ("partitions", "replication", "render_workers", "render_recycle_after",
                     "invoice_batch", "routing_batch", "retry_attempts", "breaker_threshold",
-                    "dlq_replay_cap", "web_port")
+                    "dlq_replay_cap", "web_port", "dedupe_tail")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{self.env_name(name)} must be at least 1, got {getattr(self, name)}")

@@ -163,6 +163,7 @@ class RecordingPublisher:
     def __init__(self) -> None:
         self.sent: list[dict[str, object]] = []
         self.fail_with: BaseException | None = None
+        self.tails: list[tuple[str, int]] = []
 
     async def send(self, topic: str, key: bytes | None, value: bytes, *,
                    headers: list[tuple[str, bytes]] | None = None,
@@ -174,3 +175,9 @@ class RecordingPublisher:
 
     def to(self, topic: str) -> list[dict[str, object]]:
         return [m for m in self.sent if m["topic"] == topic]
+
+    async def tail(self, topic: str, partition: int, count: int) -> list[bytes]:
+        """:class:`logiflow.ports.EventLog`: what was sent to ``topic`` (every partition: a
+        superset of the real tail, which is all the dedupe needs), last ``count`` values."""
+        self.tails.append((topic, partition))
+        return [m["value"] for m in self.to(topic)][-count:]  # type: ignore[misc]

@@ -23,7 +23,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-TailReader = Callable[[int], Awaitable[list[bytes]]]
+TailReader = Callable[[int], Awaitable[list[bytes]]]  # partition -> the values of its tail
 
 
 class PublishedInvoices:

@@ -34,7 +34,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Fakes]:
     real = app.deps
     publisher, renderer, store = RecordingPublisher(), FakeRenderer(), FakeInvoiceStore()
     deps = Deps(settings=real.settings, publisher=publisher, renderer=renderer, store=store,
-                routing=real.routing, rates=real.rates, seller=real.seller)
+                routing=real.routing, rates=real.rates, seller=real.seller, event_log=publisher)
     add_policies(deps, Flow(), sleep=_no_sleep)
     monkeypatch.setattr(app, "deps", deps)
     for table in (truck_routes, truck_invoices, invoices_issued, dlq_entries):

@@ -118,6 +118,27 @@ def test_an_invoice_already_on_disk_is_announced_without_rendering_again(fakes: 
     assert len(fakes.publisher.to("invoice.events")) == 1
 
 
+def test_an_invoice_announced_before_a_crash_lost_its_table_write_is_recorded_not_announced_again(
+        fakes: Fakes):
+    # The first run announces the invoice; the crash loses its table writes (cleared here) and
+    # the source offset was not committed, so the same route event comes again.
+    async def body(agent: Any) -> None:
+        await agent.put(key=b"TR-7", value=as_bytes(SEED))
+
+    run(invoicing.generate_invoices, body)
+    assert len(fakes.publisher.to("invoice.events")) == 1
+    invoices_issued.data.clear()
+    truck_invoices.data.clear()
+
+    run(invoicing.generate_invoices, body)
+
+    assert len(fakes.publisher.to("invoice.events")) == 1  # announced once
+    assert fakes.publisher.tails  # the agent read the partition's tail back
+    assert len(invoices_issued.data) == 1
+    assert truck_invoices["TR-7"]["invoices"] == 1
+    assert len(fakes.renderer.rendered) == 1  # the PDF on disk was reused
+
+
 def test_a_render_that_fails_a_few_times_succeeds_within_the_retry_budget(fakes: Fakes):
     fakes.renderer.raise_next = [RenderFailed("flaky"), RenderTimeout("slow")]
 
