@@ -98,6 +98,9 @@ class Deps:
         """Load reference data and start the adapters that own processes. Idempotent."""
         if not self._started:
             _ = self.gazetteer
+            swept = await asyncio.to_thread(self.store.sweep)
+            if swept:
+                log.info("removed %d temporary files of interrupted invoice writes", swept)
             await self.renderer.start()
             self._started = True
 

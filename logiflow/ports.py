@@ -59,6 +59,9 @@ class InvoiceStore(Protocol):
 
     def count(self) -> int: ...
 
+    def sweep(self) -> int:
+        """Remove what interrupted writes left behind; how many files. Called at start."""
+
 
 class EventLog(Protocol):
     """Reads back what was published: the last records of one topic partition."""

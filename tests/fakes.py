@@ -59,6 +59,9 @@ class FakeInvoiceStore:
         with self._lock:
             return len(self.blobs)
 
+    def sweep(self) -> int:
+        return 0  # nothing is ever half-written in memory
+
     def read(self, invoice_id: str) -> bytes | None:
         """Test helper: the stored bytes (the real store's equivalent is reading get_path)."""
         return self.blobs.get(invoice_id)

@@ -13,12 +13,16 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from logiflow.domain.invoice import is_invoice_id
 from logiflow.errors import InvoiceStoreError
 
 SUFFIX = ".pdf"
+TMP_SUFFIX = ".tmp"
+# A temporary file of a writer on another host (a shared folder) is left alone this long.
+TMP_MAX_AGE_S = 3600.0
 
 
 def check_invoice_id(invoice_id: str) -> str:
@@ -49,7 +53,8 @@ class FileInvoiceStore:
             if os.path.lexists(final):
                 return location, False
             self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{invoice_id}.", suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{invoice_id}.{os.getpid()}.",
+                                       suffix=TMP_SUFFIX)
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
@@ -68,6 +73,28 @@ class FileInvoiceStore:
         except OSError as exc:
             raise InvoiceStoreError(f"could not store invoice {invoice_id} in {self.root}: "
                                     f"{exc}") from exc
+
+    def sweep(self) -> int:
+        """Remove the temporary files of writers that died mid-write (kill -9); how many.
+
+        A temporary file is ``.<invoice id>.<pid>.<random>.tmp``: it is removed when no process
+        of that pid runs here, or when it is older than an hour (a writer takes milliseconds).
+        """
+        removed = 0
+        try:
+            names = [n for n in os.listdir(self.root) if n.startswith(".INV-") and n.endswith(TMP_SUFFIX)]
+        except FileNotFoundError:
+            return 0
+        now = time.time()
+        for name in names:
+            parts = name.split(".")
+            pid = int(parts[2]) if len(parts) > 3 and parts[2].isdigit() else None
+            path = self.root / name
+            with contextlib.suppress(FileNotFoundError):
+                if (pid is not None and not _alive(pid)) or now - path.stat().st_mtime > TMP_MAX_AGE_S:
+                    path.unlink()
+                    removed += 1
+        return removed
 
     def get_path(self, invoice_id: str) -> Path | None:
         if not isinstance(invoice_id, str) or not is_invoice_id(invoice_id):
@@ -94,6 +121,18 @@ class FileInvoiceStore:
         except OSError as exc:
             raise InvoiceStoreError(f"could not list {self.root}: {exc}") from exc
         return sum(1 for n in names if n.endswith(SUFFIX) and is_invoice_id(n[: -len(SUFFIX)]))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def _fsync_dir(path: Path) -> None:

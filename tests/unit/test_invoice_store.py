@@ -157,3 +157,20 @@ def test_files_that_are_not_invoices_are_not_counted(tmp_path: Path) -> None:
     (tmp_path / "notes.pdf").write_bytes(b"")
     (tmp_path / f".{ID}.abc.tmp").write_bytes(b"")
     assert store.count() == 1
+
+
+def test_the_sweep_removes_temporary_files_of_dead_writers_and_keeps_live_ones(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    store = FileInvoiceStore(tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(dead.stdout)
+    left = tmp_path / f".INV-AAAAAAAAAAAAAAAAAAAAAAAA.{dead_pid}.x1y2.tmp"
+    live = tmp_path / f".INV-BBBBBBBBBBBBBBBBBBBBBBBB.{os.getpid()}.x3y4.tmp"
+    pdf = tmp_path / "INV-CCCCCCCCCCCCCCCCCCCCCCCC.pdf"
+    for path in (left, live, pdf):
+        path.write_bytes(b"%PDF")
+    assert store.sweep() == 1
+    assert not left.exists() and live.exists() and pdf.exists()
