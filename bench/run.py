@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
-# Settings a user may set for the bench; every other LOGIFLOW_* is per-run (tests.harness).
+# Settings a user may set for the bench; every other LOGIFLOW_* is per-run (tests.support.harness).
 PASS_THROUGH = ("LOGIFLOW_PARTITIONS", "LOGIFLOW_RENDER_WORKERS",
                 "LOGIFLOW_RENDER_RECYCLE_AFTER", "LOGIFLOW_ROUTING_BATCH", "LOGIFLOW_ROUTING_BATCH_WAIT_S",
                 "LOGIFLOW_INVOICE_BATCH",
@@ -137,7 +137,7 @@ class Bench:
         return Settings.from_env(env)
 
     def env(self, name: str, **extra: str) -> dict[str, str]:
-        from tests.harness import isolated_env
+        from tests.support.harness import isolated_env
 
         folder = self.root / f"{name}-{uuid.uuid4().hex[:6]}"
         folder.mkdir(parents=True)
@@ -173,7 +173,7 @@ class Bench:
         the first output for the steady rate) when ``dated_by_outputs``; otherwise (Quix stamps
         outputs with their input's time) to the ``firstMs``/``lastMs`` the loop noted itself.
         """
-        from tests.harness import REPO
+        from tests.support.harness import REPO
 
         env = self.env(name)
         s = self.worker_settings(env)
@@ -247,7 +247,7 @@ class Bench:
     async def faust_floor(self) -> dict[str, Any]:
         """Faust's own per-event cost: the same requests into an agent that does nothing."""
         from bench.procinfo import vm_hwm_kb
-        from tests.harness import BIN, REPO, wait_for
+        from tests.support.harness import BIN, REPO, wait_for
 
         env = self.env("floor")
         s = self.worker_settings(env)
@@ -314,7 +314,7 @@ class Bench:
         dependency before it can shut down, and nothing of a bench worker needs saving.
         """
         from bench.procinfo import vm_hwm_kb
-        from tests.harness import Worker
+        from tests.support.harness import Worker
 
         worker = Worker(env, Path(env["LOGIFLOW_RUN_FOLDER"]) / "worker.log")
         await asyncio.to_thread(worker.start)

@@ -1,6 +1,6 @@
 """The side effects the worker depends on, as protocols: the only place they are declared.
 
-Real implementations live in :mod:`logiflow.adapters`; recording fakes in ``tests/fakes.py``.
+Real implementations live in :mod:`logiflow.adapters`; recording fakes in ``tests/support/fakes.py``.
 The dependency container (:mod:`logiflow.bootstrap`) wires one of each.
 """
 

@@ -21,7 +21,7 @@ def kafka() -> Iterator[str]:
     """A running broker: the one `logiflow kafka start` manages (started here if down)."""
     from logiflow.kafka.config import LocalBrokerSettings
     from logiflow.kafka.local_broker import LocalKafka, answers_metadata
-    from tests.harness import BROKER
+    from tests.support.harness import BROKER
 
     if not answers_metadata(BROKER):
         LocalKafka(LocalBrokerSettings.from_env()).start()

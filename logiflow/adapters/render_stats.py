@@ -1,6 +1,6 @@
 """What a renderer reports about itself: the value of ``stats()`` on the renderer port.
 
-:class:`~logiflow.adapters.render_pool.RendererPool` returns it and ``tests.fakes.FakeRenderer``
+:class:`~logiflow.adapters.render_pool.RendererPool` returns it and ``tests.support.fakes.FakeRenderer``
 returns the same shape (``tests/unit/test_renderer_contract.py`` checks both). The stats page,
 ``/api/health`` and ``/metrics`` read it (``logiflow.web.panels.renderer_view``).
 """

@@ -33,7 +33,10 @@ def browser() -> Iterator[Any]:
     # Module scope: Playwright's sync API keeps an event loop running in this thread while it
     # is open, and asyncio.run() in the tests collected after this module must still work.
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run `make system-deps`")
+        missing = f"{CHROMIUM} is missing: run `make system-deps`"
+        if os.environ.get("LOGIFLOW_REQUIRE_BROWSER") == "1":  # CI: a broken install must fail
+            pytest.fail(missing)
+        pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -19,7 +19,7 @@ import pytest
 from logiflow.kafka.local_broker import kafka_version
 from tests.browser.conftest import PageWatch
 from tests.conftest import ARTIFACTS
-from tests.harness import Worker, isolated_env, produce, route_request_record, wait_for
+from tests.support.harness import Worker, isolated_env, produce, route_request_record, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

@@ -2,7 +2,7 @@
 
 No broker: the app is configured with ``memory://`` tables by tests/conftest.py, and the app's
 whole dependency container (``app.deps``) is swapped for one built on the fakes in
-tests/fakes.py: one object, fresh per test (its policies and breakers too).
+tests/support/fakes.py: one object, fresh per test (its policies and breakers too).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from logiflow.bootstrap import Deps, Flow, add_policies
-from tests.fakes import FakeInvoiceStore, FakeRenderer, RecordingPublisher
+from tests.support.fakes import FakeInvoiceStore, FakeRenderer, RecordingPublisher
 
 
 @dataclass

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.harness import Worker, isolated_env
 from tests.integration.scenarios import latest_table
+from tests.support.harness import Worker, isolated_env
 
 
 @pytest.fixture

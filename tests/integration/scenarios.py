@@ -1,4 +1,4 @@
-"""Payload generators and checks shared by the integration tests (and reused by bench/)."""
+"""Payload generators and checks shared by the integration tests (bench/ has its own, in payloads.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from tests.harness import Record, read_all
+from tests.support.harness import Record, read_all
 
 CITIES = ["Hamburg", "Munich", "Berlin", "Rotterdam", "Antwerp", "Duisburg", "Frankfurt",
           "Cologne", "Leipzig", "Vienna", "Prague", "Warsaw", "Milan", "Lyon", "Paris",

@@ -13,7 +13,9 @@ import pytest
 
 from logiflow import __version__
 from logiflow.domain import dlq
-from tests.harness import (
+from tests.integration.conftest import assert_no_unexpected_failures
+from tests.integration.scenarios import latest_table, route_requests, seed_event, values
+from tests.support.harness import (
     Record,
     Worker,
     produce,
@@ -22,9 +24,7 @@ from tests.harness import (
     wait_for_count,
     wait_stable_count,
 )
-from tests.integration.conftest import assert_no_unexpected_failures
-from tests.integration.scenarios import latest_table, route_requests, seed_event, values
-from tests.poison import REQUEST_POISON, ROUTE_POISON
+from tests.support.poison import REQUEST_POISON, ROUTE_POISON
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from tests.harness import BROKER, Worker, run_sync
+from tests.support.harness import BROKER, Worker, run_sync
 
 TABLES = ("truck-routes", "truck-invoices", "invoices-issued", "dlq-entries")
 

@@ -8,7 +8,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from logiflow.kafka.admin import read_to_end, topic_partitions
-from tests.harness import produce, run_sync
+from tests.support.harness import produce, run_sync
 
 pytestmark = pytest.mark.integration
 

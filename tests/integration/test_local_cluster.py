@@ -20,8 +20,8 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from logiflow.kafka.admin import on_any_node, read_to_end
 from logiflow.kafka.local_broker import LocalKafka
-from tests.harness import BIN
 from tests.integration.local_brokers import local_kafka, port_block
+from tests.support.harness import BIN
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 

@@ -10,13 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import (
-    produce,
-    read_all,
-    wait_for,
-    wait_for_count,
-    wait_stable_count,
-)
 from tests.integration.conftest import assert_no_unexpected_failures, changelog
 from tests.integration.scenarios import (
     money_text,
@@ -25,6 +18,13 @@ from tests.integration.scenarios import (
     seed_event,
     totals_from_events,
     values,
+)
+from tests.support.harness import (
+    produce,
+    read_all,
+    wait_for,
+    wait_for_count,
+    wait_stable_count,
 )
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.harness import Worker, isolated_env, produce, read_all, wait_for, wait_for_count
 from tests.integration.conftest import assert_no_unexpected_failures
 from tests.integration.scenarios import values
+from tests.support.harness import Worker, isolated_env, produce, read_all, wait_for, wait_for_count
 
 SEED_TS = 1_795_735_109_054
 

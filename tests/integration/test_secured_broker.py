@@ -25,10 +25,10 @@ from logiflow.kafka.nodes import SaslSslListener
 from logiflow.kafka.security import client_kwargs
 from logiflow.settings import Settings
 from tests.conftest import ARTIFACTS
-from tests.harness import BIN, Worker, isolated_env, run_sync, wait_for
 from tests.integration.local_brokers import local_kafka, port_block
 from tests.integration.scenarios import pdf_text, route_requests
 from tests.integration.tls import Pki, make_pki
+from tests.support.harness import BIN, Worker, isolated_env, run_sync, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -25,8 +25,8 @@ from logiflow import __version__
 from logiflow.domain.invoice import invoice_id_for
 from logiflow.kafka.local_broker import kafka_version
 from tests.conftest import ARTIFACTS
-from tests.harness import Worker, free_port, isolated_env, produce, route_request_record, wait_for
 from tests.integration.scenarios import route_requests
+from tests.support.harness import Worker, free_port, isolated_env, produce, route_request_record, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ from logiflow.domain.routing import RoutingParams, plan_route
 from logiflow.domain.trucks import apply_route
 from logiflow.settings import Settings
 from logiflow.wire import decode_route_requested, encode_route_calculated
-from tests.harness import REPO
+from tests.support.harness import REPO
 
 T0 = 1_795_735_109_000
 

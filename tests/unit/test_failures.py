@@ -24,7 +24,7 @@ from logiflow.errors import (
 from logiflow.processing.failure_policy import FailurePolicy
 from logiflow.processing.metrics import Metrics
 from logiflow.settings import Settings
-from tests.fakes import RecordingPublisher
+from tests.support.fakes import RecordingPublisher
 
 AGENT = "generate_invoices"
 DLQ_TOPIC = "t1.logiflow.dlq"  # the default DLQ topic under the test's prefix

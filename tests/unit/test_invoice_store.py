@@ -13,7 +13,7 @@ from logiflow.adapters.invoice_store import FileInvoiceStore
 from logiflow.domain.invoice import invoice_id_for
 from logiflow.errors import InvoiceStoreError
 from logiflow.ports import InvoiceStore
-from tests.fakes import FakeInvoiceStore
+from tests.support.fakes import FakeInvoiceStore
 
 ID = invoice_id_for("rc-store-1")
 OTHER_ID = invoice_id_for("rc-store-2")

@@ -22,7 +22,7 @@ import pytest
 from logiflow.adapters.pdf import ReportlabInvoiceRenderer
 from logiflow.domain.invoice import Party, Rates, price_route
 from logiflow.domain.model import RouteCalculated
-from tests.factories import route_invoice
+from tests.support.factories import route_invoice
 
 HOSTILE_TRUCK = '<a href="http://x">TR<img src="x"/></a>'
 A4_POINTS = (595.2756, 841.8898)

@@ -3,7 +3,7 @@
 Faults are injected through the pool's fault file (fail | hang | crash), the test seam in
 logiflow/adapters/render_faults.py, read by the child at the start of every render, so a test
 can switch a fault on and off while the pool runs. The contract the pool shares with
-tests.fakes.FakeRenderer is in test_renderer_contract.py.
+tests.support.fakes.FakeRenderer is in test_renderer_contract.py.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from logiflow.adapters.render_stats import DURATION_BUCKETS
 from logiflow.bootstrap import renderer_from
 from logiflow.errors import RenderCrashed, RenderFailed, RenderTimeout
 from logiflow.settings import Settings
-from tests.factories import route_invoice
-from tests.harness import wait_for
+from tests.support.factories import route_invoice
+from tests.support.harness import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,6 +1,6 @@
 """The renderer contract: one class of tests run against FakeRenderer and the real RendererPool.
 
-The functional tests drive the invoice agent and its circuit breaker with tests.fakes.FakeRenderer;
+The functional tests drive the invoice agent and its circuit breaker with tests.support.fakes.FakeRenderer;
 what they prove holds for the worker only as far as the fake behaves like the pool. These are
 the semantics they rely on: a render returns the invoice's PDF, the same bytes every time;
 ``healthy()`` is False while the renderer is down and True while only one invoice fails;
@@ -24,8 +24,8 @@ from logiflow.adapters.render_stats import DURATION_BUCKETS, RenderStats
 from logiflow.errors import RenderCrashed, RenderFailed
 from logiflow.processing.metrics import HistogramSnapshot
 from logiflow.web import panels
-from tests.factories import route_invoice
-from tests.fakes import FakeRenderer
+from tests.support.factories import route_invoice
+from tests.support.fakes import FakeRenderer
 
 pytestmark = pytest.mark.timeout(60)
 

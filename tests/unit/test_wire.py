@@ -15,7 +15,7 @@ from logiflow.wire import (
     decode_route_requested,
     encode_route_calculated,
 )
-from tests.poison import GOOD_REQUEST, GOOD_ROUTE, REQUEST_POISON, ROUTE_POISON
+from tests.support.poison import GOOD_REQUEST, GOOD_ROUTE, REQUEST_POISON, ROUTE_POISON
 
 MAX = 256 * 1024
 

@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaProducer
 
 from logiflow.kafka.admin import read_to_end
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 BROKER = os.environ.get("LOGIFLOW_TEST_BROKER", "127.0.0.1:9092")
 T = TypeVar("T")

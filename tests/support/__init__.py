@@ -1,0 +1,1 @@
+"""Test support for every tier (and bench/): the real-broker harness, fakes, factories, poison."""
