@@ -8,12 +8,17 @@ reads the environment and nothing else (no folder is created, no file read, noth
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+
 import faust
 
 from logiflow.bootstrap import Deps, build_deps
 from logiflow.kafka.admin import COMPACTED, TopicSpec, ensure_topics
 from logiflow.kafka.security import faust_credentials
 from logiflow.processing import faust_compat
+from logiflow.processing.log_limits import BrokerWatch, RepeatLimiter
 from logiflow.settings import Settings
 from logiflow.topics import AppTopics
 
@@ -24,10 +29,15 @@ class LogiflowApp(faust.App):
     deps: Deps
     app_topics: AppTopics
     settings: Settings
+    broker_watch: BrokerWatch
 
     async def on_first_start(self) -> None:
         # Faust creates its data folder here, but not the folders above it.
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # A broker outage must not write thousands of lines a minute (aiokafka logs every retry).
+        limiter = RepeatLimiter(on_connection_error=self.broker_watch.unreachable)
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(limiter)
         await super().on_first_start()
 
     async def on_start(self) -> None:
@@ -49,10 +59,32 @@ class LogiflowApp(faust.App):
                                    table.partitions or self.conf.topic_partitions, COMPACTED))
         return specs
 
+    async def on_stop(self) -> None:
+        # With the broker unreachable, Faust's consumer would wait for it (the stop took over a
+        # minute): give the stop a bounded grace, then end the process. Nothing is lost by
+        # it: tables are closed first, no offset can be committed without a broker, and every
+        # event not committed is delivered again; renderer processes exit when their pipe closes.
+        down_for = self.broker_watch.down_for_s
+        if down_for is not None:
+            self.log.warning("Kafka broker unreachable for %.0f s: stopping without waiting for "
+                             "it (at most %.0f s)", down_for, STOP_GRACE_S)
+            asyncio.get_running_loop().call_later(STOP_GRACE_S, _exit_now)
+        await super().on_stop()
+
     async def on_shutdown(self) -> None:
         # After the agents stopped: no render is in flight any more.
         await self.deps.stop()
         await super().on_shutdown()
+
+
+STOP_GRACE_S = 6.0
+
+
+def _exit_now() -> None:
+    logging.getLogger(__name__).warning("stopped without the broker: uncommitted events will be "
+                                        "delivered again after the restart")
+    logging.shutdown()
+    os._exit(0)
 
 
 def create_app(settings: Settings) -> LogiflowApp:
@@ -98,6 +130,7 @@ def create_app(settings: Settings) -> LogiflowApp:
     app.app_topics = AppTopics(app, settings.topic_prefix, settings.partitions,
                                settings.dlq_topic)
     app.deps = build_deps(settings, app)
+    app.broker_watch = BrokerWatch()
     return app
 
 

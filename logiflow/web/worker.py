@@ -1,6 +1,7 @@
-"""This app's :class:`~logiflow.web.worker_status.WorkerStatus`, made once, and its timer.
+"""This app's :class:`~logiflow.web.worker_status.WorkerStatus`, made once, and its timers.
 
-The overview, health and metrics handlers read ``status``; the timer keeps its highwaters fresh.
+The overview, health and metrics handlers read ``status``; one timer keeps its highwaters
+fresh, the other tells the app's broker watch when the broker answers again.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from logiflow.app import app
 from logiflow.web.worker_status import WorkerStatus
 
 HIGHWATER_INTERVAL_S = 2.0
+BROKER_CHECK_INTERVAL_S = 5.0
 
 status = WorkerStatus(app)
 
@@ -16,3 +18,12 @@ status = WorkerStatus(app)
 @app.timer(HIGHWATER_INTERVAL_S)
 async def refresh_highwaters() -> None:
     await status.refresh_highwaters()
+
+
+@app.timer(BROKER_CHECK_INTERVAL_S)
+async def watch_broker() -> None:
+    broker = await status.broker_status()
+    if broker["reachable"]:
+        app.broker_watch.reachable()
+    else:
+        app.broker_watch.unreachable(str(broker["error"]))

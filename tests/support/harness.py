@@ -189,11 +189,12 @@ def route_request_record(truck: str, n: str, destination: str = "Munich") -> tup
         "origin": "Hamburg", "destination": destination}).encode()
 
 
-def produce(topic: str, records: Iterable[Rec], partition: int | None = None) -> int:
+def produce(topic: str, records: Iterable[Rec], partition: int | None = None,
+            bootstrap: str = BROKER) -> int:
     """Produce with a plain aiokafka client (not Faust); waits for every ack."""
 
     async def run() -> int:
-        producer = AIOKafkaProducer(bootstrap_servers=BROKER, acks="all", linger_ms=5)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
         await producer.start()
         try:
             futures = []
@@ -210,11 +211,11 @@ def produce(topic: str, records: Iterable[Rec], partition: int | None = None) ->
     return run_sync(run())
 
 
-def read_all(topic: str, timeout: float = 10.0) -> list[Record]:
+def read_all(topic: str, timeout: float = 10.0, bootstrap: str = BROKER) -> list[Record]:
     """Everything currently in ``topic`` (up to its end offsets at call time)."""
     return [Record(m.topic, m.partition, m.offset, m.timestamp, m.key, m.value or b"",
                    [(k, bytes(v)) for k, v in (m.headers or [])])
-            for m in run_sync(read_to_end(BROKER, topic, timeout))]
+            for m in run_sync(read_to_end(bootstrap, topic, timeout))]
 
 
 def wait_for_count(topic: str, count: int, timeout: float) -> list[Record]:
