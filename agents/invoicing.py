@@ -16,17 +16,19 @@ re-rendered or overwritten. An invoice announced just before a kill -9 (its tabl
 found on the tail of ``invoice.events`` (:mod:`logiflow.processing.published`): recorded, not
 announced again.
 
-Pipelined: events are taken in small batches (each acked only once it is processed), decoded
-and priced once, and their PDFs rendered ahead (:mod:`logiflow.processing.render_ahead`), so the
-renderer works on the next invoice while this one is stored and announced. Each event is still
-handled on its own, in order, under its own event context (table writes go to its partition),
-with the failure policy applied per event.
+Per event, pipelined: each event is decoded and priced once and its PDF render started at
+once (:mod:`logiflow.processing.render_ahead`); while more events are already queued, up to
+``LOGIFLOW_INVOICE_BATCH`` are taken ahead, so the renderers work on the next invoices while
+this one is stored and announced. An event that arrives alone is handled at once. Each is
+handled in order, under its own event context (table writes go to its partition), with the
+failure policy applied per event, and acked only once it is done.
 """
 
 import asyncio
 import functools
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -36,7 +38,7 @@ from logiflow.domain.invoice import invoice_generated
 from logiflow.domain.model import InvoiceGenerated, SourceRecord
 from logiflow.domain.trucks import apply_invoice, issued_record
 from logiflow.errors import WorkerStopping
-from logiflow.processing.batches import ack
+from logiflow.processing.batches import ack, nothing_queued
 from logiflow.processing.failure_policy import source_of
 from logiflow.processing.faust_compat import abandon_unacked, set_current_event
 from logiflow.processing.published import PublishedInvoices
@@ -88,36 +90,36 @@ async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
         now = record(generated, p.route.truck_id)
         deps.metrics.observe_latency(max(0.0, now - p.route.timestamp_ms / 1000))
 
-    def stored_ids(batch: list[Prepared]) -> set[str]:
-        return {p.invoice.invoice_id for p in batch
-                if p.invoice is not None and deps.store.exists(p.invoice.invoice_id)}
-
     def issued(event: Any, p: Prepared) -> bool:
         set_current_event(event)  # a RocksDB table reads from the event's partition
         return p.invoice is not None and invoices_issued.get(p.invoice.invoice_id) is not None
 
-    batches = stream.noack_take(settings.invoice_batch, within=settings.invoice_batch_wait_s)
+    # Events taken, rendering ahead, not yet handled: at most LOGIFLOW_INVOICE_BATCH of them,
+    # and only while more are already queued; an event that arrives alone is handled at once.
+    window: deque[tuple[Any, Prepared]] = deque()
+    noack = stream.noack()
+    events = noack.events()
     try:
-        async for events in batches:
-            batch = [prepare(source_of(e), deps.rates, deps.seller, settings.max_message_bytes)
-                     for e in events]
-            todo = [p for e, p in zip(events, batch, strict=True) if not issued(e, p)]
-            # One hop off the event loop for the batch's file checks (a crash may have left a
-            # PDF stored but not announced: it is announced, never rendered again).
-            on_disk = await asyncio.to_thread(stored_ids, todo)
-            ahead.start([p for p in todo if p.invoice and p.invoice.invoice_id not in on_disk])
-            try:
-                for event, p in zip(events, batch, strict=True):
-                    set_current_event(event)
-                    outcome = await policy.run(p.source, functools.partial(handle, p))
-                    await ack(stream, event)  # done: only now may its offset be committed
-                    yield outcome  # as in routing: Faust's test agents wait for it
-            finally:
-                await ahead.drop()
+        async for event in events:
+            p = prepare(source_of(event), deps.rates, deps.seller, settings.max_message_bytes)
+            # Off the event loop: a crash may have left the PDF stored but not announced (it is
+            # announced, never rendered again).
+            if p.invoice is not None and not issued(event, p) \
+                    and not await asyncio.to_thread(deps.store.exists, p.invoice.invoice_id):
+                ahead.start([p])
+            window.append((event, p))
+            while window and (len(window) >= settings.invoice_batch or nothing_queued(stream)):
+                head, q = window.popleft()
+                set_current_event(head)
+                outcome = await policy.run(q.source, functools.partial(handle, q))
+                await ack(stream, head)  # done: only now may its offset be committed
+                yield outcome  # Faust's test agents wait for it
     except WorkerStopping as stop:
         # Shutdown while the renderer is down: the events in hand stay unacked, so they are
         # delivered again after the restart, and the shutdown does not wait for them.
-        await batches.aclose()
-        stream.enable_acks = False  # closing restored auto-acks: nothing may ack them now
+        await events.aclose()
+        noack.enable_acks = stream.enable_acks = False  # nothing may ack them now
         left = abandon_unacked(app, app.app_topics.routing_events.get_topic_name())
         log.warning("%s; %d events left for the next start", stop, left)
+    finally:
+        await ahead.drop()

@@ -53,7 +53,7 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results"
 # Settings a user may set for the bench; every other LOGIFLOW_* is per-run (tests.support.harness).
 PASS_THROUGH = ("LOGIFLOW_PARTITIONS", "LOGIFLOW_RENDER_WORKERS",
-                "LOGIFLOW_RENDER_RECYCLE_AFTER", "LOGIFLOW_ROUTING_BATCH", "LOGIFLOW_ROUTING_BATCH_WAIT_S",
+                "LOGIFLOW_RENDER_RECYCLE_AFTER", "LOGIFLOW_ROUTING_BATCH",
                 "LOGIFLOW_INVOICE_BATCH",
                 "LOGIFLOW_RENDER_TIMEOUT_S", "LOGIFLOW_STORE")
 LOG_TIME = r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\] \[\d+\] "
@@ -119,6 +119,8 @@ class Bench:
         # One broker and one linger for every contestant (workers, raw loop, peers).
         self.overrides.update(LOGIFLOW_BROKER=f"kafka://{broker}",
                               LOGIFLOW_PRODUCER_LINGER_MS=str(opts.linger_ms))
+        # The worker's own default (one renderer per CPU), not the test harness's single one.
+        self.overrides.setdefault("LOGIFLOW_RENDER_WORKERS", "0")
         self._peers_python: Path | None = None
         self.prefixes: list[str] = []  # topics to delete at the end
         self.settings = self.worker_settings(self.env("probe"))
@@ -460,7 +462,7 @@ def build_results(opts: argparse.Namespace, bench: Bench, runs: dict[str, list[d
                     "cpuBusyBeforePct": round(busy[0], 1), "cpuBusyAfterPct": round(busy[1], 1)},
         "parameters": {"requests": opts.requests, "trucks": opts.trucks, "invoices": opts.invoices,
                        "repeats": opts.repeats, "partitions": bench.settings.partitions,
-                       "renderWorkers": bench.settings.render_workers,
+                       "renderWorkers": bench.settings.renderer_processes,
                        "renderRecycleAfter": bench.settings.render_recycle_after,
                        "producerLingerMs": opts.linger_ms, "commitIntervalS": COMMIT_INTERVAL_S},
         "routing": routing,

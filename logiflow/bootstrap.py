@@ -52,7 +52,7 @@ def renderer_from(settings: Settings) -> RendererPool:
     """The renderer process pool (imports nothing heavy until it starts)."""
     from logiflow.adapters.render_pool import RendererPool
 
-    return RendererPool(workers=settings.render_workers, timeout_s=settings.render_timeout_s,
+    return RendererPool(workers=settings.renderer_processes, timeout_s=settings.render_timeout_s,
                         recycle_after=settings.render_recycle_after,
                         fault_file=settings.render_fault_file)
 

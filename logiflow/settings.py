@@ -109,12 +109,10 @@ class Settings:
                                    "re-read when a name is not found, so added places need no restart.")
 
     routing_batch: int = _setting("LOGIFLOW_ROUTING_BATCH", 4000,
-                                  "Route requests the routing agent takes at once (truck table "
-                                  "written once per truck per batch).")
-    routing_batch_wait_s: float = _setting("LOGIFLOW_ROUTING_BATCH_WAIT_S", 0.25,
-                                           "Longest wait to fill a routing batch: the most a request "
-                                           "waits when they trickle in; under a backlog, longer "
-                                           "waits mean bigger batches, fewer table writes.")
+                                  "Most route requests whose truck-table writes are folded before "
+                                  "they are written (and the requests acked). Each request is "
+                                  "handled at once; the writes happen sooner when nothing more "
+                                  "is queued.")
 
     # --- pricing ---------------------------------------------------------------------------
     currency: str = _setting("LOGIFLOW_CURRENCY", "EUR", "Invoice currency.")
@@ -135,11 +133,11 @@ class Settings:
     invoice_dir: Path = _setting("LOGIFLOW_INVOICE_DIR", Path(".logiflow/invoices"),
                                  "Where invoice PDFs are written (one file per invoice id).")
     invoice_batch: int = _setting("LOGIFLOW_INVOICE_BATCH", 16,
-                                  "Route events the invoice agent takes at once and renders ahead.")
-    invoice_batch_wait_s: float = _setting("LOGIFLOW_INVOICE_BATCH_WAIT_S", 0.01,
-                                           "Longest wait to fill an invoice batch (adds latency when idle).")
-    render_workers: int = _setting("LOGIFLOW_RENDER_WORKERS", 1,
-                                   "PDF renderer processes.")
+                                  "Most route events the invoice agent takes ahead (rendering) "
+                                  "while more are queued; an event that arrives alone is handled "
+                                  "at once.")
+    render_workers: int = _setting("LOGIFLOW_RENDER_WORKERS", 0,
+                                   "PDF renderer processes; 0 = one per CPU this worker may use.")
     render_timeout_s: float = _setting("LOGIFLOW_RENDER_TIMEOUT_S", 10.0,
                                        "A render slower than this is killed and retried.")
     render_recycle_after: int = _setting("LOGIFLOW_RENDER_RECYCLE_AFTER", 500,
@@ -178,9 +176,12 @@ class Settings:
 
     def validate(self) -> None:
         """Reject values that would only fail later, far from their cause."""
-        positive = ("partitions", "replication", "render_workers", "render_recycle_after",
+        positive = ("partitions", "replication", "render_recycle_after",
                     "invoice_batch", "routing_batch", "retry_attempts", "breaker_threshold",
                     "dlq_replay_cap", "web_port", "dedupe_tail")
+        if self.render_workers < 0:
+            raise ConfigError(f"LOGIFLOW_RENDER_WORKERS must be 0 (one per CPU) or more, got "
+                              f"{self.render_workers}")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{self.env_name(name)} must be at least 1, got {getattr(self, name)}")
@@ -189,8 +190,7 @@ class Settings:
             # The broker's group.min/max.session.timeout.ms defaults: outside them it refuses the join.
             raise ConfigError("LOGIFLOW_SESSION_TIMEOUT_S must be between 6 and 1800 seconds, got "
                               f"{self.session_timeout_s}")
-        for name in ("render_timeout_s", "breaker_probe_s", "invoice_batch_wait_s",
-                     "routing_batch_wait_s"):
+        for name in ("render_timeout_s", "breaker_probe_s"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{self.env_name(name)} must be positive, got {getattr(self, name)}")
         if not self.retry_base_s >= 0:
@@ -217,6 +217,11 @@ class Settings:
         # Faust accepts a scheme on every host ("kafka://a:9092;kafka://b:9092"), not just the first.
         hosts = self.broker.replace(",", ";").split(";")
         return ",".join(h.strip().split("://", 1)[-1].rstrip("/") for h in hosts if h.strip())
+
+    @property
+    def renderer_processes(self) -> int:
+        """``LOGIFLOW_RENDER_WORKERS``, or the CPUs this process may run on when it is 0."""
+        return self.render_workers or len(os.sched_getaffinity(0))
 
     @property
     def group_instance_id(self) -> str:

@@ -72,6 +72,8 @@ def isolated_env(root: Path, name: str, **overrides: Any) -> dict[str, str]:
         "LOGIFLOW_WEB_PORT": str(free_port()),
         "LOGIFLOW_RETRY_BASE_S": "0.05",
         "LOGIFLOW_BREAKER_PROBE_S": "0.5",
+        # One renderer per test worker (the default is one per CPU): many workers share 2 cores.
+        "LOGIFLOW_RENDER_WORKERS": "1",
         "PYTHONUNBUFFERED": "1",
     })
     env.update({k: str(v) for k, v in overrides.items()})
