@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := chromium fonts-dejavu-core poppler-utils openssl
 
-.PHONY: run test setup system-deps venv kafka-start kafka-stop kafka-status lint unit integration bench clean
+.PHONY: run test setup system-deps venv kafka-start kafka-stop kafka-status lint unit integration bench bench-latency clean
 
 run: setup kafka-start
 	@echo "LogiFlow worker starting; stats page on http://$${LOGIFLOW_WEB_HOST:-127.0.0.1}:$${LOGIFLOW_WEB_PORT:-6066}/"
@@ -59,6 +59,10 @@ integration: venv kafka-start
 
 bench: setup kafka-start
 	$(BIN)/python -m bench.run
+
+# Per-event latency at 5, 50 and 100 requests/s against a worker with make run's defaults.
+bench-latency: setup kafka-start
+	$(BIN)/python -m bench.latency
 
 clean:
 	rm -rf .logiflow artifacts
