@@ -24,7 +24,6 @@ handled in order, under its own event context (table writes go to its partition)
 failure policy applied per event, and acked only once it is done.
 """
 
-import asyncio
 import functools
 import logging
 import time
@@ -54,7 +53,7 @@ async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
     deps = app.deps
     settings, policy = deps.settings, deps.policy(topics.GENERATE_INVOICES)
     out_topic = app.app_topics.invoice_events.get_topic_name()
-    ahead = RenderAhead(deps.renderer)
+    ahead = RenderAhead(deps.renderer, deps.store)
     published = PublishedInvoices(
         read_tail=lambda partition: deps.event_log.tail(out_topic, partition, settings.dedupe_tail),
         generation=lambda: app.consumer_generation_id)
@@ -73,13 +72,7 @@ async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
         if invoices_issued.get(invoice_id) is not None:
             deps.metrics.mark_duplicate(topics.GENERATE_INVOICES)
             return
-        location = await asyncio.to_thread(deps.store.get_path, invoice_id)
-        if location is None:  # not rendered yet (a crash may have left it rendered, unpublished)
-            pdf = await ahead.render(p.invoice)
-            stored, _created = await asyncio.to_thread(deps.store.put_if_absent, invoice_id, pdf)
-        else:
-            stored = str(location)
-        generated = invoice_generated(p.invoice, stored)
+        generated = invoice_generated(p.invoice, await ahead.stored(p.invoice))
         if await published.announced(p.source.partition, invoice_id):
             # Announced before a crash lost its table write: record it, announce it once only.
             record(generated, p.route.truck_id)
@@ -102,10 +95,7 @@ async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
     try:
         async for event in events:
             p = prepare(source_of(event), deps.rates, deps.seller, settings.max_message_bytes)
-            # Off the event loop: a crash may have left the PDF stored but not announced (it is
-            # announced, never rendered again).
-            if p.invoice is not None and not issued(event, p) \
-                    and not await asyncio.to_thread(deps.store.exists, p.invoice.invoice_id):
+            if p.invoice is not None and not issued(event, p):
                 ahead.start([p])
             window.append((event, p))
             while window and (len(window) >= settings.invoice_batch or nothing_queued(stream)):

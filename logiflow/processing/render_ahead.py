@@ -1,9 +1,11 @@
-"""Invoices prepared once per event, and their PDFs rendered ahead of the handler.
+"""Invoices prepared once per event, and their PDFs rendered and stored ahead of the handler.
 
-The invoice agent decodes and prices each event of a batch once (:func:`prepare`), starts the
-renders of the batch at once (:class:`RenderAhead`: the renderer pool queues them), and handles
-the events in order, each taking its own render when it gets there. So the renderer works on
-the next invoices while this one is stored and announced.
+The invoice agent decodes and prices each event once (:func:`prepare`), starts its PDF at once
+(:class:`RenderAhead`: look for it in the store, else render it in the pool and store it; the
+pool and the store's threads work on several at a time), and handles the events in order, each
+taking its own stored PDF when it gets there. The store's durable write (an fsync, ~7 ms on this
+machine's disk) and the render (~9 ms through the pool) then overlap with other invoices instead
+of adding up per invoice: only the announcement is waited for one invoice at a time.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from logiflow.domain.invoice import Invoice, Party, Rates, price_route
 from logiflow.domain.model import RouteCalculated, SourceRecord
 from logiflow.errors import PoisonMessage
-from logiflow.ports import Renderer
+from logiflow.ports import InvoiceStore, Renderer
 from logiflow.wire import decode_route_calculated
 
 
@@ -39,28 +41,38 @@ def prepare(source: SourceRecord, rates: Rates, seller: Party, max_bytes: int) -
 
 
 class RenderAhead:
-    """Renders started ahead for one batch, by invoice id. Local to one agent run."""
+    """Stored PDFs on their way, by invoice id. Local to one agent run."""
 
-    def __init__(self, renderer: Renderer) -> None:
+    def __init__(self, renderer: Renderer, store: InvoiceStore) -> None:
         self.renderer = renderer
-        self._ahead: dict[str, asyncio.Future[bytes]] = {}
+        self.store = store
+        self._ahead: dict[str, asyncio.Future[str]] = {}
 
     def start(self, batch: list[Prepared]) -> None:
-        """Start rendering the batch's invoices (poison has none); the pool queues them."""
+        """Start storing the PDFs of ``batch``'s invoices (poison has none)."""
         for p in batch:
             if p.invoice is None or p.invoice.invoice_id in self._ahead:
                 continue
-            self._ahead[p.invoice.invoice_id] = asyncio.ensure_future(self.renderer.render(p.invoice))
+            self._ahead[p.invoice.invoice_id] = asyncio.ensure_future(self._stored(p.invoice))
 
-    async def render(self, invoice: Invoice) -> bytes:
-        """The PDF: the render started ahead, or a new one. On failure every render ahead is dropped.
+    async def _stored(self, invoice: Invoice) -> str:
+        """Where the invoice's PDF is stored: found (a crash may have left it rendered but not
+        announced: it is never rendered again), or rendered and stored now (create-once)."""
+        location = await asyncio.to_thread(self.store.get_path, invoice.invoice_id)
+        if location is not None:
+            return str(location)
+        pdf = await self.renderer.render(invoice)
+        stored, _created = await asyncio.to_thread(self.store.put_if_absent, invoice.invoice_id, pdf)
+        return stored
 
-        The renderer is failing: the renders queued ahead would only time out one after the other
-        in front of the breaker's probe. Retries render afresh.
-        """
+    async def stored(self, invoice: Invoice) -> str:
+        """The PDF's location: from the work started ahead, or done now. On failure every
+        render ahead is dropped: the renderer (or store) is failing, and the renders queued
+        ahead would only time out one after the other in front of the breaker's probe.
+        Retries start afresh."""
         ahead = self._ahead.pop(invoice.invoice_id, None)
         try:
-            return await (ahead if ahead is not None else self.renderer.render(invoice))
+            return await (ahead if ahead is not None else self._stored(invoice))
         except BaseException:
             await self.drop()
             raise
