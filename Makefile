@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := chromium fonts-dejavu-core poppler-utils
+APT_PACKAGES := chromium fonts-dejavu-core poppler-utils openssl
 
 .PHONY: run test setup system-deps venv kafka-start kafka-stop kafka-status lint unit integration bench faults clean
 
@@ -17,7 +17,8 @@ test: setup kafka-start lint
 
 setup: system-deps venv
 
-# Java 17+ and Maven run the broker; chromium drives the browser tests; poppler for PDF checks.
+# Java 17+ and Maven run the broker; chromium drives the browser tests; poppler for PDF checks;
+# openssl makes the TLS certificates of the secured-broker tests.
 system-deps:
 	@missing=""; \
 	command -v java >/dev/null || missing="$$missing default-jre-headless"; \

@@ -85,15 +85,16 @@ def bench_broker(env: Mapping[str, str] | None = None) -> tuple[str, bool]:
     ``LOGIFLOW_BROKER`` when set (like every LogiFlow process), else the local broker that
     ``logiflow kafka start`` runs on ``LOGIFLOW_KAFKA_PORT``.
     """
+    from logiflow.kafka.config import LocalBrokerSettings
     from logiflow.settings import Settings
 
     env = os.environ if env is None else env
-    settings = Settings.from_env(env)
-    local = f"127.0.0.1:{settings.kafka_port}"
+    port = LocalBrokerSettings.from_env(env).kafka_port
+    local = f"127.0.0.1:{port}"
     if "LOGIFLOW_BROKER" not in env:
         return local, True
-    servers = settings.bootstrap_servers
-    return servers, servers in (local, f"localhost:{settings.kafka_port}")
+    servers = Settings.from_env(env).bootstrap_servers
+    return servers, servers in (local, f"localhost:{port}")
 
 
 def log_ms(log: str, line: re.Pattern[str]) -> float | None:
@@ -419,7 +420,7 @@ def build_results(opts: argparse.Namespace, bench: Bench, runs: dict[str, list[d
                   wall_s: float, busy: tuple[float, float]) -> dict[str, Any]:
     from bench.compare import routing_comparison
     from bench.procinfo import cpu_count, cpu_model
-    from logiflow.kafka_local import kafka_version
+    from logiflow.kafka.local_broker import kafka_version
 
     def stat(name: str, key: str) -> dict[str, float]:
         return summarize([r[key] for r in runs[name]])
@@ -574,8 +575,8 @@ def main(argv: list[str] | None = None) -> None:
     if opts.invoices > opts.requests:
         parser.error("--invoices cannot exceed --requests")
 
-    from logiflow.kafka_local import LocalKafka
-    from logiflow.settings import Settings
+    from logiflow.kafka.config import LocalBrokerSettings
+    from logiflow.kafka.local_broker import LocalKafka
 
     broker, local = bench_broker()
 
@@ -589,7 +590,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"WARNING: {busy_before:.0f}% of the CPUs are busy before the bench starts; "
               "other work will skew the figures", flush=True)
     if local:
-        print(LocalKafka(Settings.from_env()).start().describe(), flush=True)  # idempotent
+        print(LocalKafka(LocalBrokerSettings.from_env()).start().describe(), flush=True)  # idempotent
     else:
         print(f"broker {broker} (LOGIFLOW_BROKER; not started by the bench)", flush=True)
     bench = Bench(opts, broker)

@@ -2,7 +2,8 @@
 
 ``logiflow worker -l info`` is ``faust -A logiflow.app worker -l info``; ``logiflow send ...``
 is ``faust -A logiflow.app send ...``. Added groups: ``logiflow kafka start|stop|status`` (local
-broker) and ``logiflow dlq list|show|replay|discard`` (dead-letter queue).
+broker or cluster: logiflow/kafka/cli.py) and ``logiflow dlq list|show|replay|discard``
+(dead-letter queue).
 
 The ``kafka`` and ``dlq`` groups run without building the Faust app (``kafka`` works before
 anything else does; ``dlq`` talks to Kafka directly).
@@ -11,54 +12,11 @@ anything else does; ``dlq`` talks to Kafka directly).
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 import click
 
-from logiflow.errors import BrokerError, ConfigError
-from logiflow.settings import Settings
-
-if TYPE_CHECKING:
-    from logiflow.kafka_local import LocalKafka
-
-
-@click.group(name="kafka")
-def kafka_group() -> None:
-    """Run a local single-node Kafka broker (KRaft) from the official jars."""
-
-
-def _local() -> LocalKafka:
-    from logiflow.kafka_local import LocalKafka
-
-    return LocalKafka(Settings.from_env())
-
-
-@kafka_group.command("start")
-def kafka_start() -> None:
-    """Fetch (cached), format (first time) and start the broker; wait until it answers."""
-    local = _local()
-    try:
-        status = local.start()
-    except BrokerError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(status.describe())
-
-
-@kafka_group.command("stop")
-def kafka_stop() -> None:
-    """Stop the broker that `logiflow kafka start` started (clean shutdown)."""
-    local = _local()
-    stopped = local.stop()
-    click.echo("stopped" if stopped else "no broker started by logiflow is running")
-
-
-@kafka_group.command("status")
-def kafka_status() -> None:
-    """Say whether the broker is up and where. Exit code 0 when up, 1 when down."""
-    local = _local()
-    status = local.status()
-    click.echo(status.describe())
-    sys.exit(0 if status.up else 1)
+from logiflow.errors import ConfigError
+from logiflow.kafka.cli import kafka_group
 
 
 def main() -> None:
@@ -81,10 +39,21 @@ def main() -> None:
         cli.add_command(kafka_group)
         from logiflow.app import app
 
+        if next((a for a in argv if not a.startswith("-")), None) in ("worker", "send"):
+            _check_kafka_credentials()
         app.main()
     except ConfigError as exc:
         click.echo(f"logiflow: configuration error: {exc}", err=True)
         sys.exit(2)
+
+
+def _check_kafka_credentials() -> None:
+    """A wrong SASL password or an untrusted broker certificate: a ConfigError now, not a
+    traceback from deep inside Faust. Plaintext settings connect nothing here."""
+    from logiflow.kafka.security import check_connection_sync
+    from logiflow.settings import Settings
+
+    check_connection_sync(Settings.from_env())
 
 
 if __name__ == "__main__":

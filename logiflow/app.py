@@ -11,7 +11,8 @@ from __future__ import annotations
 import faust
 
 from logiflow.bootstrap import Deps, build_deps
-from logiflow.kafka_admin import ensure_topics
+from logiflow.kafka.admin import ensure_topics
+from logiflow.kafka.security import faust_credentials
 from logiflow.processing import faust_compat
 from logiflow.settings import Settings
 from logiflow.topics import AppTopics
@@ -48,6 +49,7 @@ def create_app(settings: Settings) -> LogiflowApp:
     app = LogiflowApp(
         settings.app_id,
         broker=settings.broker,
+        broker_credentials=faust_credentials(settings),  # SASL/TLS: logiflow.kafka.security
         store=settings.store,
         datadir=str((settings.data_dir / settings.app_id).absolute()),
         autodiscover=["agents", "tables", "logiflow.web"],

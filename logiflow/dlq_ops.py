@@ -19,7 +19,8 @@ from aiokafka import AIOKafkaProducer
 
 from logiflow import __version__
 from logiflow.domain import dlq
-from logiflow.kafka_admin import read_to_end
+from logiflow.kafka.admin import read_to_end
+from logiflow.kafka.security import client_kwargs
 from logiflow.settings import Settings
 
 
@@ -52,7 +53,8 @@ def operator_name() -> str:
 async def _read_topic(settings: Settings, topic: str, timeout_s: float) -> list[RawRecord]:
     return [RawRecord(m.partition, m.offset, m.timestamp, m.key, m.value or b"",
                       dlq.normalize_headers(m.headers))
-            for m in await read_to_end(settings.bootstrap_servers, topic, timeout_s)]
+            for m in await read_to_end(settings.bootstrap_servers, topic, timeout_s,
+                                       client_kwargs(settings))]
 
 
 async def read_index(settings: Settings, timeout_s: float = 60.0) -> Index:
@@ -100,7 +102,7 @@ class DlqOperator:
         self.settings = settings
         self.by = by or operator_name()
         self.producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
-                                         enable_idempotence=True)
+                                         enable_idempotence=True, **client_kwargs(settings))
 
     async def __aenter__(self) -> DlqOperator:
         await self.producer.start()

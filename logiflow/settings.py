@@ -18,8 +18,15 @@ from logiflow import topics
 from logiflow.errors import ConfigError
 
 
-def _setting(env: str, default: Any, doc: str) -> Any:
-    return field(default=default, metadata={"env": env, "doc": doc})
+def setting(env: str, default: Any, doc: str, secret: bool = False) -> Any:
+    """A settings field: its environment variable, safe default and documentation.
+
+    A ``secret`` field is masked in the settings' repr (settings objects may get logged).
+    """
+    return field(default=default, metadata={"env": env, "doc": doc, "secret": secret})
+
+
+_setting = setting
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,24 @@ class Settings:
                                          "anyway; the invoice agent waits for each ack, so linger "
                                          "adds to every invoice.")
 
+    # --- Kafka security: worker, `logiflow send`, `logiflow dlq`, the web's admin calls ----
+    security_protocol: str = _setting("LOGIFLOW_SECURITY_PROTOCOL", "PLAINTEXT",
+                                      "How clients reach Kafka: PLAINTEXT, SSL, SASL_SSL or "
+                                      "SASL_PLAINTEXT (no TLS: a PLAIN password travels in clear).")
+    sasl_mechanism: str = _setting("LOGIFLOW_SASL_MECHANISM", "SCRAM-SHA-512",
+                                   "With SASL_*: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.")
+    sasl_username: str = _setting("LOGIFLOW_SASL_USERNAME", "", "SASL user (SASL_* only).")
+    sasl_password: str = _setting("LOGIFLOW_SASL_PASSWORD", "",
+                                  "SASL password (SASL_* only); never printed or logged.", secret=True)
+    ssl_cafile: str = _setting("LOGIFLOW_SSL_CAFILE", "",
+                               "PEM file of the CA(s) that signed the brokers' certificates (SSL, "
+                               "SASL_SSL); empty = the system's CAs. Host names are verified.")
+    ssl_certfile: str = _setting("LOGIFLOW_SSL_CERTFILE", "",
+                                 "Client certificate (PEM) for brokers that require one (mutual TLS); "
+                                 "may hold the key too.")
+    ssl_keyfile: str = _setting("LOGIFLOW_SSL_KEYFILE", "",
+                                "Unencrypted private key (PEM) of LOGIFLOW_SSL_CERTFILE, if not in it.")
+
     # --- web -------------------------------------------------------------------------------
     web_host: str = _setting("LOGIFLOW_WEB_HOST", "127.0.0.1",
                              "Address the stats page binds to. Use 0.0.0.0 only behind a proxy.")
@@ -56,7 +81,8 @@ class Settings:
                             "URL other workers use to reach this one (table routing); empty = "
                             "http://<LOGIFLOW_WEB_HOST>:<LOGIFLOW_WEB_PORT>. Set it when binding 0.0.0.0.")
     api_token: str = _setting("LOGIFLOW_API_TOKEN", "",
-                              "Token for replay/discard over HTTP; empty = the page is read-only.")
+                              "Token for replay/discard over HTTP; empty = the page is read-only.",
+                              secret=True)
 
     # --- routing ---------------------------------------------------------------------------
     road_factor: float = _setting("LOGIFLOW_ROAD_FACTOR", 1.25,
@@ -129,29 +155,10 @@ class Settings:
     max_message_bytes: int = _setting("LOGIFLOW_MAX_MESSAGE_BYTES", 256 * 1024,
                                       "Input messages larger than this are poison (oversized).")
 
-    # --- local broker (`logiflow kafka ...`) -----------------------------------------------
-    kafka_home: Path = _setting("LOGIFLOW_KAFKA_HOME", Path(".logiflow/kafka"),
-                                "Local broker's data, config, pid and log (git-ignored).")
-    kafka_cache: Path = _setting("LOGIFLOW_KAFKA_CACHE", Path("~/.cache/logiflow/kafka"),
-                                 "Where Maven-fetched Kafka jars are cached.")
-    kafka_port: int = _setting("LOGIFLOW_KAFKA_PORT", 9092, "Local broker's client port.")
-    kafka_controller_port: int = _setting("LOGIFLOW_KAFKA_CONTROLLER_PORT", 9093,
-                                          "Local broker's KRaft controller port.")
-    kafka_heap: str = _setting("LOGIFLOW_KAFKA_HEAP", "512m", "Local broker's Java heap.")
-    kafka_start_timeout_s: float = _setting("LOGIFLOW_KAFKA_START_TIMEOUT_S", 90.0,
-                                            "How long `logiflow kafka start` waits for metadata.")
-
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from ``env`` (default: ``os.environ``); ``overrides`` win."""
-        env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            name = f.metadata["env"]
-            if name in env:
-                values[f.name] = _convert(name, env[name], type(f.default))
-        values.update(overrides)
-        settings = cls(**values)
+        settings = cls(**env_values(cls, env, overrides))
         settings.validate()
         return settings
 
@@ -172,6 +179,15 @@ class Settings:
             raise ConfigError(f"LOGIFLOW_RETRY_BASE_S must not be negative, got {self.retry_base_s}")
         if self.avg_speed_kmh <= 0 or self.road_factor < 1:
             raise ConfigError("LOGIFLOW_AVG_SPEED_KMH must be > 0 and LOGIFLOW_ROAD_FACTOR >= 1")
+        from logiflow.kafka import security
+
+        security.validate(self)
+
+    def __repr__(self) -> str:
+        """The dataclass repr with secrets (password, API token) masked."""
+        shown = ("***" if f.metadata["secret"] and getattr(self, f.name) else repr(getattr(self, f.name))
+                 for f in fields(self))
+        return f"Settings({', '.join(f'{f.name}={v}' for f, v in zip(fields(self), shown, strict=True))})"
 
     @classmethod
     def env_name(cls, field_name: str) -> str:
@@ -194,6 +210,18 @@ class Settings:
         return f"{self.topic_prefix}{name}"
 
 
+def env_values(cls: type, env: Mapping[str, str] | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Field values of the settings dataclass ``cls`` found in ``env`` (default: ``os.environ``)."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        name = f.metadata["env"]
+        if name in env:
+            values[f.name] = _convert(name, env[name], type(f.default))
+    values.update(overrides)
+    return values
+
+
 def _convert(env_name: str, raw: str, kind: type) -> Any:
     try:
         if kind is bool:
@@ -212,8 +240,14 @@ def _convert(env_name: str, raw: str, kind: type) -> Any:
 
 
 def settings_table() -> list[tuple[str, str, str]]:
-    """(variable, default, description) rows, for the README and ``logiflow settings``."""
-    return [(f.metadata["env"], str(f.default), f.metadata["doc"]) for f in fields(Settings)]
+    """(variable, default, description) rows, for the README and ``logiflow settings``.
+
+    The worker's settings, then the local broker's (:mod:`logiflow.kafka.config`).
+    """
+    from logiflow.kafka.config import LocalBrokerSettings
+
+    return [(f.metadata["env"], str(f.default), f.metadata["doc"])
+            for cls in (Settings, LocalBrokerSettings) for f in fields(cls)]
 
 
 def settings_markdown() -> str:

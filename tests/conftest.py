@@ -19,12 +19,12 @@ ARTIFACTS = Path(os.environ.get("LOGIFLOW_TEST_ARTIFACTS", REPO / "artifacts"))
 @pytest.fixture(scope="session")
 def kafka() -> Iterator[str]:
     """A running broker: the one `logiflow kafka start` manages (started here if down)."""
-    from logiflow.kafka_local import LocalKafka, answers_metadata
-    from logiflow.settings import Settings
+    from logiflow.kafka.config import LocalBrokerSettings
+    from logiflow.kafka.local_broker import LocalKafka, answers_metadata
     from tests.harness import BROKER
 
     if not answers_metadata(BROKER):
-        LocalKafka(Settings.from_env({})).start()
+        LocalKafka(LocalBrokerSettings.from_env({})).start()
     yield BROKER
 
 

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
 
-from logiflow.kafka_admin import read_to_end
+from logiflow.kafka.admin import read_to_end
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -1,1 +1,1 @@
-"""The pom that pins and fetches the local Kafka broker (see logiflow.kafka_local)."""
+"""Kafka tooling: the local broker (local_broker, config, pom.xml) and topic administration (admin)."""

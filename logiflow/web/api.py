@@ -235,10 +235,13 @@ async def broker_status() -> Json:
     global _broker_check
     from aiokafka import AIOKafkaClient
 
+    from logiflow.kafka import security
+
     if _broker_check is not None and time.monotonic() - _broker_check[0] < 2.0:
         return _broker_check[1]
     client = AIOKafkaClient(bootstrap_servers=app.deps.settings.bootstrap_servers,
-                            request_timeout_ms=int(KAFKA_TIMEOUT_S * 1000))
+                            request_timeout_ms=int(KAFKA_TIMEOUT_S * 1000),
+                            **security.client_kwargs(app.deps.settings))
     status: Json = {"bootstrapServers": app.deps.settings.bootstrap_servers}
     try:
         await asyncio.wait_for(client.bootstrap(), KAFKA_TIMEOUT_S)
@@ -253,7 +256,7 @@ async def broker_status() -> Json:
 
 def kafka_version() -> str | None:
     from logiflow.errors import BrokerError
-    from logiflow.kafka_local import kafka_version as pinned
+    from logiflow.kafka.local_broker import kafka_version as pinned
 
     try:
         return pinned()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from logiflow.kafka_local import kafka_version
+from logiflow.kafka.local_broker import kafka_version
 from tests.browser.conftest import PageWatch
 from tests.conftest import ARTIFACTS
 from tests.harness import Worker, isolated_env, produce, wait_for

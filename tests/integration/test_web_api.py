@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from logiflow import __version__
 from logiflow.domain.invoice import invoice_id_for
-from logiflow.kafka_local import kafka_version
+from logiflow.kafka.local_broker import kafka_version
 from tests.conftest import ARTIFACTS
 from tests.harness import Worker, free_port, isolated_env, produce, wait_for
 from tests.integration.scenarios import route_requests

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from logiflow.kafka_local import kafka_version
+from logiflow.kafka.config import LocalBrokerSettings
+from logiflow.kafka.local_broker import kafka_version
 from logiflow.settings import Settings, settings_table
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,9 +29,9 @@ def test_the_compose_worker_runs_the_readme_command_with_known_settings():
 
 
 def test_the_compose_ports_are_published_on_loopback_only_at_the_default_ports():
-    defaults = Settings()
+    defaults, broker = Settings(), LocalBrokerSettings()
     assert COMPOSE["services"]["worker"]["ports"] == [
         f"127.0.0.1:{defaults.web_port}:{defaults.web_port}"]
     assert COMPOSE["services"]["kafka"]["ports"] == [
-        f"127.0.0.1:{defaults.kafka_port}:{defaults.kafka_port}"]
+        f"127.0.0.1:{broker.kafka_port}:{broker.kafka_port}"]
     assert str(defaults.web_port) == COMPOSE["services"]["worker"]["environment"]["LOGIFLOW_WEB_PORT"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from logiflow.kafka_local import kafka_version
+from logiflow.kafka.local_broker import kafka_version
 
 REPO = Path(__file__).resolve().parents[2]
 LOGIFLOW = Path(sys.executable).parent / "logiflow"

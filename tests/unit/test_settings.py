@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from logiflow.errors import ConfigError
+from logiflow.kafka.config import LocalBrokerSettings
 from logiflow.settings import Settings, settings_table
 
 
@@ -105,12 +106,13 @@ def test_topic_names_get_the_deployment_prefix():
 def test_the_settings_table_lists_every_field_once_with_its_logiflow_variable():
     rows = settings_table()
     names = [name for name, _default, _doc in rows]
-    assert len(rows) == len(fields(Settings))
+    assert len(rows) == len(fields(Settings)) + len(fields(LocalBrokerSettings))
     assert len(set(names)) == len(names)
     assert all(name.startswith("LOGIFLOW_") for name in names)
     assert all(doc.strip() for _name, _default, doc in rows)
     for f in fields(Settings):
         assert Settings.env_name(f.name) in names
+    assert "LOGIFLOW_KAFKA_PORT" in names
     assert ("LOGIFLOW_WEB_HOST", "127.0.0.1") in [(n, d) for n, d, _ in rows]
 
 
@@ -118,6 +120,18 @@ def test_every_default_shown_in_the_table_parses_back_to_itself():
     # What the README shows as a default must be a value an operator can paste into the variable.
     env = {name: default for name, default, _doc in settings_table()}
     assert Settings.from_env(env) == Settings()
+    assert LocalBrokerSettings.from_env(env) == LocalBrokerSettings()
+
+
+@pytest.mark.parametrize(("name", "raw"), [
+    ("LOGIFLOW_KAFKA_PORT", "0"),
+    ("LOGIFLOW_KAFKA_CONTROLLER_PORT", "70000"),
+    ("LOGIFLOW_KAFKA_START_TIMEOUT_S", "0"),
+    ("LOGIFLOW_KAFKA_PORT", "ninety"),
+])
+def test_local_broker_settings_are_validated_and_name_the_variable(name, raw):
+    with pytest.raises(ConfigError, match=name):
+        LocalBrokerSettings.from_env({name: raw})
 
 
 def test_the_readme_settings_table_is_the_generated_one():
