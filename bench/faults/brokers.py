@@ -1,59 +1,58 @@
 """The brokers a campaign runs on, and the faults it injects into them.
 
 One node: the local broker the environment names (``LOGIFLOW_KAFKA_*``, as ``make run`` and the
-tests use it), started when down. Three nodes: a local cluster in its own kafka home, beside the
-single broker (``--cluster-port``). Both through :class:`logiflow.kafka_local.LocalKafka`.
+tests use it), started when down and left running. Three nodes: a local cluster
+(:class:`logiflow.kafka.local_broker.LocalKafka`, ``--brokers 3``) in its own kafka home beside
+the single broker's (``<home>-faults-cluster``), on the ports just above the single broker's
+(node i: client port + 2 + 2(i-1), controller port + 2 + 2(i-1)), stopped at the end.
 Every call blocks; the campaign runs them in a thread.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from logiflow.kafka_local import LocalKafka, answers_metadata
-from logiflow.settings import Settings
+from logiflow.kafka.config import LocalBrokerSettings
+from logiflow.kafka.local_broker import LocalKafka
+from logiflow.kafka.nodes import replication_for
 
-
-class ClusterUnavailable(RuntimeError):
-    """This build has no 3-node local cluster (branch ``cluster`` not merged yet).
-
-    Run a one-broker plan (``PLAN=single``) or merge the cluster support.
-    """
+CLUSTER_HEAP = "384m"  # three JVMs beside the workers on a small machine
 
 
 class Brokers:
     """The local broker(s): start, a full restart, kill -9 and return of one node."""
 
     def __init__(self, count: int, env: Mapping[str, str]) -> None:
-        if count != 1:
-            raise ClusterUnavailable(
-                "a 3-node plan needs `logiflow kafka start --brokers 3` (branch `cluster`); "
-                "this build has only the single local broker: use PLAN=single")
+        if count not in (1, 3):
+            raise ValueError(f"the campaign runs on 1 or 3 local brokers, not {count}")
         self.count = count
-        self.settings = Settings.from_env(dict(env))
+        single = LocalBrokerSettings.from_env(dict(env))
+        if count == 1:
+            self.settings = single
+        else:
+            home = single.kafka_home.expanduser().absolute()
+            self.settings = LocalBrokerSettings.from_env(
+                dict(env), kafka_home=home.with_name(home.name + "-faults-cluster"),
+                kafka_port=single.kafka_port + 2, kafka_controller_port=single.kafka_controller_port + 2,
+                kafka_heap=CLUSTER_HEAP, kafka_start_timeout_s=max(150.0, single.kafka_start_timeout_s))
         self.local = LocalKafka(self.settings)
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.settings.kafka_port}"
+        """aiokafka's form, ``host:port,host:port`` (node i listens on the port + 2(i-1))."""
+        return ",".join(f"127.0.0.1:{self.settings.kafka_port + 2 * i}" for i in range(self.count))
 
     @property
     def replication(self) -> int:
-        return 1
+        return replication_for(self.count)[0]
 
     @property
     def home(self) -> Path:
         return self.local.home
 
     def ensure_up(self) -> str:
-        return self.local.start().describe()
-
-    def answers(self) -> bool:
-        return answers_metadata(self.bootstrap)
+        return self.local.start(self.count).describe()
 
     def stop_all(self) -> None:
         self.local.stop()
@@ -62,34 +61,14 @@ class Brokers:
         self.local.start()
 
     def kill_node(self, node: int) -> None:
-        """kill -9 of the broker's process (node 1, the only one)."""
-        pid = self.local.status().pid
-        if pid is None:
-            raise RuntimeError(f"no broker process of ours at {self.bootstrap} to kill")
-        os.kill(pid, signal.SIGKILL)
-        while _alive(pid):
-            time.sleep(0.05)
+        """kill -9 of one node (the only one, with one broker)."""
+        if not self.local.kill_node(node):
+            raise RuntimeError(f"no broker process of ours for node {node} to kill")
 
     def start_node(self, node: int) -> None:
-        self.local.start()
+        self.local.start_node(node)
 
     def stop(self) -> None:
-        """At the end of the campaign: the single broker stays up (it is the user's)."""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie counts as gone
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    if state == "Z":
-        try:
-            os.waitpid(pid, os.WNOHANG)  # our own child: reap it
-        except ChildProcessError:
-            pass
-        return False
-    return True
+        """At the end of the campaign: the cluster stops; the single broker stays up (the user's)."""
+        if self.count > 1:
+            self.local.stop()

@@ -35,7 +35,7 @@ from bench.faults.plan import Plan, Step
 from bench.faults.traffic import INVOICES, ROUTES, OutputMonitor, RequestProducer, now_ms, requests
 from logiflow import topics
 from logiflow.domain.geo import Gazetteer
-from logiflow.kafka_admin import ensure_topics, read_to_end
+from logiflow.kafka.admin import ensure_topics, read_to_end
 from logiflow.settings import Settings
 from tests.harness import Record, isolated_env
 
@@ -67,7 +67,7 @@ class Campaign:
         self.plan, self.seed, self.steps, self.brokers = plan, seed, steps, brokers
         self.root, self.logs, self.say = root, logs, say
         env = isolated_env(root, f"faults-{seed}", **(overrides or {}),
-                           LOGIFLOW_BROKER=f"kafka://{brokers.bootstrap}",
+                           LOGIFLOW_BROKER="kafka://" + brokers.bootstrap.replace(",", ";"),
                            LOGIFLOW_PARTITIONS=plan.partitions,
                            LOGIFLOW_REPLICATION=brokers.replication)
         self.settings = Settings.from_env(env)
