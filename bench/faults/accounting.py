@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -69,6 +70,15 @@ def _decimal(text: Any) -> Decimal:
         return Decimal("NaN")
 
 
+def _offsets(records: Iterable[Record]) -> dict[int, dict[str, int]]:
+    """Per source partition: how many, first and last offset (where the loss happened)."""
+    out: dict[int, dict[str, int]] = {}
+    for r in records:
+        o = out.setdefault(r.partition, {"count": 0, "first": r.offset, "last": r.offset})
+        o.update(count=o["count"] + 1, first=min(o["first"], r.offset), last=max(o["last"], r.offset))
+    return dict(sorted(out.items()))
+
+
 def account(i: Inputs) -> dict[str, Any]:
     """Every figure, plus samples of the ids behind the non-zero ones."""
     request_ids = Counter(str(_json(r.value).get("requestId")) for r in i.requests)
@@ -109,6 +119,12 @@ def account(i: Inputs) -> dict[str, Any]:
 
     lost_routes = sorted(valid - set(per_request) - dlq_requests)
     lost_invoices = sorted(set(request_of) - set(invoice_ids_of_event) - dlq_routes)
+    lost_route_set, lost_invoice_set = set(lost_routes), set(lost_invoices)
+    where_lost = {
+        "routes": _offsets(r for r in i.requests
+                           if str(_json(r.value).get("requestId")) in lost_route_set),
+        "invoices": _offsets(r for r in i.routes if str(_json(r.value).get("eventId")) in lost_invoice_set),
+    }
     double_billed = sorted(rid for rid, eids in events_of.items()
                            if len(set().union(*(invoice_ids_of_event.get(e, set()) for e in eids))) > 1)
 
@@ -145,6 +161,7 @@ def account(i: Inputs) -> dict[str, Any]:
         "poisonRouted": len(poison & set(per_request)),
         "tablesEqual": tables["equal"],
         "tables": tables,
+        "lostAt": where_lost,
         "samples": {
             "lostRoutes": lost_routes[:SAMPLE],
             "lostInvoices": lost_invoices[:SAMPLE],

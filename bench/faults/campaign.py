@@ -41,6 +41,7 @@ from tests.harness import Record, isolated_env
 
 log = logging.getLogger("bench.faults")
 DRAIN_SETTLE_S = 5.0
+DRAIN_IDLE_S = 60.0
 LOG_PROBLEMS = ("Traceback", "Agent crashed", "unexpected failure", "dead-lettering")
 # aiokafka logs every refused connection and metadata retry as an ERROR while a broker is down.
 CONNECTION_NOISE = ("Unable connect to node", "Unable to update metadata", "NodeNotReadyError",
@@ -219,6 +220,7 @@ class Campaign:
         await admin.start()
         await ends.start()
         lag, settled_since, behind = -1, None, {}
+        progress, idle_since = None, time.monotonic()
         try:
             while time.monotonic() - began < self.plan.drain_timeout_s:
                 end = await ends.end_offsets(tps)
@@ -233,6 +235,11 @@ class Campaign:
                         break
                 else:
                     settled_since = None
+                now = (len(self.monitor.seen), lag)
+                if now != progress:
+                    progress, idle_since = now, time.monotonic()
+                elif time.monotonic() - idle_since > DRAIN_IDLE_S:
+                    break  # neither outputs nor commits move: stuck, waiting longer shows nothing
                 await asyncio.sleep(1.0)
         finally:
             await ends.stop()

@@ -17,6 +17,13 @@ def _s(value: float | None) -> str:
     return "never" if value is None else f"{value:.1f} s"
 
 
+def _where(at: dict[Any, dict[str, int]], source: str) -> str:
+    if not at:
+        return ""
+    parts = [f"[{p}] {o['count']} in {o['first']}-{o['last']}" for p, o in at.items()]
+    return f"   ({source} partition[offsets]: {', '.join(parts)})"
+
+
 def verdict(results: dict[str, Any]) -> dict[str, Any]:
     """What the acceptance asks of a campaign, checked on its figures."""
     f = results["figures"]
@@ -60,8 +67,8 @@ def render(results: dict[str, Any]) -> str:
         "",
         f"requests sent                 {f['requestsSent']:>8}   (+ {f['poisonSent']} poison; "
         f"{f['inputDuplicates']} duplicated by the producer)",
-        f"lost routes                   {f['lostRoutes']:>8}",
-        f"lost invoices                 {f['lostInvoices']:>8}",
+        f"lost routes                   {f['lostRoutes']:>8}{_where(f['lostAt']['routes'], 'requests')}",
+        f"lost invoices                 {f['lostInvoices']:>8}{_where(f['lostAt']['invoices'], 'routes')}",
         f"duplicate RouteCalculated     {f['duplicateRouteCalculated']:>8}   "
         f"(requests with several event ids: {f['requestsWithSeveralEventIds']})",
         f"duplicate InvoiceGenerated    {f['duplicateInvoiceGenerated']:>8}   (per invoice id; "

@@ -77,9 +77,11 @@ class RequestProducer:
                  rate: float) -> None:
         self.topic, self.source, self.rate = topic, source, rate
         # A broker restart lasts longer than aiokafka's default 40 s timeout on a loaded machine:
-        # requests wait in the client instead of failing.
+        # requests wait in the client instead of failing. Idempotent: a retried send is not a
+        # second request (the campaign injects the faults it schedules, not producer duplicates).
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
-                                         request_timeout_ms=120_000, retry_backoff_ms=250)
+                                         enable_idempotence=True, request_timeout_ms=120_000,
+                                         retry_backoff_ms=250)
         self.stats = ProducerStats()
         self._pending: set[asyncio.Future[Any]] = set()
         self._stopping = asyncio.Event()
