@@ -98,11 +98,15 @@ def render(results: dict[str, Any]) -> str:
             f"   {_s(r['stallRoutingS'])} / {_s(r['stallInvoicingS'])}"
             + (f"   {'; '.join(r['notes'])}" if r["notes"] else ""))
     slow = v["slowRecoveries"]
+    failed = [f"{k} {f[k]}" for k, ok in v["zeroFigures"].items() if not ok]
+    failed += [] if v["tablesEqual"] else ["tables differ"]
+    failed += [] if v["drained"] else ["not drained"]
     lines += [
         "",
-        f"verdict: {'CLEAN' if v['clean'] else 'NOT CLEAN'} (lost 0, duplicate invoices 0, duplicate "
-        f"PDFs 0, stray files 0, tables equal, drained); recovery <= {RECOVERY_TARGET_S:.0f} s: "
-        + ("every fault" if not slow else f"MISSED at fault(s) {', '.join(map(str, slow))}"),
+        "verdict: " + ("CLEAN (lost 0, duplicate invoices 0, duplicate PDFs 0, stray files 0, tables "
+                       "equal, drained)" if v["clean"] else "NOT CLEAN: " + ", ".join(failed)),
+        f"recovery <= {RECOVERY_TARGET_S:.0f} s after every fault: "
+        + ("met" if not slow else f"MISSED at fault(s) {', '.join(map(str, slow))}"),
     ]
     return "\n".join(lines) + "\n"
 
