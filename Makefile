@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := chromium fonts-dejavu-core poppler-utils openssl
 
-.PHONY: run test setup system-deps venv kafka-start kafka-stop kafka-status lint unit integration bench bench-latency clean
+.PHONY: run test setup system-deps venv kafka-start kafka-stop kafka-status lint unit integration bench bench-latency faults clean
 
 run: setup kafka-start
 	@echo "LogiFlow worker starting; stats page on http://$${LOGIFLOW_WEB_HOST:-127.0.0.1}:$${LOGIFLOW_WEB_PORT:-6066}/"
@@ -63,6 +63,15 @@ bench: setup kafka-start
 # Per-event latency at 5, 50 and 100 requests/s against a worker with make run's defaults.
 bench-latency: setup kafka-start
 	$(BIN)/python -m bench.latency
+
+# The fault campaign (bench/faults, not part of `make test`): SEED=<n> replays a schedule,
+# PLAN=default|single|small, FAULTS=kind:n,... replaces the plan's faults. It starts the
+# broker(s) it needs; prints the seed first and the figures last (bench/results/faults-<seed>.json).
+SEED ?=
+PLAN ?= default
+FAULTS ?=
+faults: setup
+	$(BIN)/python -m bench.faults --plan $(PLAN) $(if $(SEED),--seed $(SEED)) $(if $(FAULTS),--faults $(FAULTS))
 
 clean:
 	rm -rf .logiflow artifacts
