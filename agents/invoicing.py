@@ -16,18 +16,17 @@ re-rendered or overwritten. An invoice announced just before a kill -9 (its tabl
 found on the tail of ``invoice.events`` (:mod:`logiflow.processing.published`): recorded, not
 announced again.
 
-Per event, pipelined: each event is decoded and priced once and its PDF render started at
-once (:mod:`logiflow.processing.render_ahead`); while more events are already queued, up to
-``LOGIFLOW_INVOICE_BATCH`` are taken ahead, so the renderers work on the next invoices while
-this one is stored and announced. An event that arrives alone is handled at once. Each is
-handled in order, under its own event context (table writes go to its partition), with the
-failure policy applied per event, and acked only once it is done.
+Pipelined: events are taken in small batches (each acked only once it is processed), decoded
+and priced once, and their PDFs rendered and stored ahead
+(:mod:`logiflow.processing.render_ahead`), so the renderers and the store work on the next
+invoices while this one is announced. Each event is still
+handled on its own, in order, under its own event context (table writes go to its partition),
+with the failure policy applied per event.
 """
 
 import functools
 import logging
 import time
-from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,7 +36,7 @@ from logiflow.domain.invoice import invoice_generated
 from logiflow.domain.model import InvoiceGenerated, SourceRecord
 from logiflow.domain.trucks import apply_invoice, issued_record
 from logiflow.errors import WorkerStopping
-from logiflow.processing.batches import ack, nothing_queued
+from logiflow.processing.batches import ack
 from logiflow.processing.failure_policy import source_of
 from logiflow.processing.faust_compat import abandon_unacked, set_current_event
 from logiflow.processing.published import PublishedInvoices
@@ -87,29 +86,26 @@ async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
         set_current_event(event)  # a RocksDB table reads from the event's partition
         return p.invoice is not None and invoices_issued.get(p.invoice.invoice_id) is not None
 
-    # Events taken, rendering ahead, not yet handled: at most LOGIFLOW_INVOICE_BATCH of them,
-    # and only while more are already queued; an event that arrives alone is handled at once.
-    window: deque[tuple[Any, Prepared]] = deque()
-    noack = stream.noack()
-    events = noack.events()
+    batches = stream.noack_take(settings.invoice_batch, within=settings.invoice_batch_wait_s)
     try:
-        async for event in events:
-            p = prepare(source_of(event), deps.rates, deps.seller, settings.max_message_bytes)
-            if p.invoice is not None and not issued(event, p):
-                ahead.start([p])
-            window.append((event, p))
-            while window and (len(window) >= settings.invoice_batch or nothing_queued(stream)):
-                head, q = window.popleft()
-                set_current_event(head)
-                outcome = await policy.run(q.source, functools.partial(handle, q))
-                await ack(stream, head)  # done: only now may its offset be committed
-                yield outcome  # Faust's test agents wait for it
+        async for events in batches:
+            batch = [prepare(source_of(e), deps.rates, deps.seller, settings.max_message_bytes)
+                     for e in events]
+            # Each PDF of the batch is looked up, rendered and stored by its own task, so the
+            # renders and the store's fsyncs overlap instead of adding up per invoice.
+            ahead.start([p for e, p in zip(events, batch, strict=True) if not issued(e, p)])
+            try:
+                for event, p in zip(events, batch, strict=True):
+                    set_current_event(event)
+                    outcome = await policy.run(p.source, functools.partial(handle, p))
+                    await ack(stream, event)  # done: only now may its offset be committed
+                    yield outcome  # as in routing: Faust's test agents wait for it
+            finally:
+                await ahead.drop()
     except WorkerStopping as stop:
         # Shutdown while the renderer is down: the events in hand stay unacked, so they are
         # delivered again after the restart, and the shutdown does not wait for them.
-        await events.aclose()
-        noack.enable_acks = stream.enable_acks = False  # nothing may ack them now
+        await batches.aclose()
+        stream.enable_acks = False  # closing restored auto-acks: nothing may ack them now
         left = abandon_unacked(app, app.app_topics.routing_events.get_topic_name())
         log.warning("%s; %d events left for the next start", stop, left)
-    finally:
-        await ahead.drop()

@@ -6,13 +6,11 @@ State:    ``truck-routes`` (routes, km, last destination, ETA, last event time p
 On failure: poison input (bad JSON, missing fields, unknown places, key mismatch...) goes to the
 DLQ at once; a broker send error is retried, then dead-lettered; nothing stops the stream.
 
-Per event, with write-behind state: each request is handled and its RouteCalculated sent as
-soon as it arrives. Only the truck table writes are deferred and folded per truck (like Kafka
-Streams' record cache), and written when nothing more is queued for the agent or after
-``LOGIFLOW_ROUTING_BATCH`` requests, whichever comes first; the requests are acked (their
-offsets may be committed) only after that write. A lone request is written at once; a backlog
-is written once per truck per up to ``LOGIFLOW_ROUTING_BATCH`` requests. A worker stopped or
-killed before a write gets its unacked requests again.
+Batched: requests are taken up to ``LOGIFLOW_ROUTING_BATCH`` at a time, or what arrived within
+``LOGIFLOW_ROUTING_BATCH_WAIT_S``. Each is still handled on its own, in order, with the failure
+policy applied per request; only the truck table writes are folded, one per truck per batch.
+The batch's requests are acked (their offsets may be committed) only once the whole batch is
+processed, table writes included: a worker stopped mid-batch gets them again.
 """
 
 from collections.abc import AsyncIterator
@@ -23,7 +21,7 @@ from logiflow.app import app
 from logiflow.domain.model import SourceRecord
 from logiflow.domain.routing import plan_route
 from logiflow.domain.trucks import TruckRoutes, apply_route
-from logiflow.processing.batches import BatchWrites, ack, nothing_queued
+from logiflow.processing.batches import BatchWrites, ack
 from logiflow.processing.failure_policy import source_of
 from logiflow.processing.faust_compat import set_current_event
 from logiflow.wire import decode_route_requested, encode_route_calculated
@@ -31,7 +29,7 @@ from tables.trucks import truck_routes
 
 
 @app.agent(app.app_topics.route_requests, name=topics.CALCULATE_ROUTES, concurrency=1)
-async def calculate_routes(stream: Any) -> AsyncIterator[bool]:
+async def calculate_routes(stream: Any) -> AsyncIterator[list[bool]]:
     deps = app.deps
     settings, policy = deps.settings, deps.policy(topics.CALCULATE_ROUTES)
     out_topic = app.app_topics.routing_events.get_topic_name()
@@ -43,15 +41,13 @@ async def calculate_routes(stream: Any) -> AsyncIterator[bool]:
         await deps.publisher.send(out_topic, route.truck_id.encode(), encode_route_calculated(route))
         states.set(route.truck_id, apply_route(states.get(route.truck_id), route, source.offset))
 
-    pending: list[Any] = []
-    async for event in stream.noack().events():
-        set_current_event(event)  # table reads and writes go to its partition
-        outcome = await policy.run(source_of(event), handle)
-        pending.append(event)
-        if len(pending) >= settings.routing_batch or nothing_queued(stream):
-            states.flush()
-            await ack(stream, *pending)
-            pending.clear()
-        # The outcome (True processed, False dead-lettered): Faust's test agents wait for a
-        # yielded value; it costs nothing without sinks.
-        yield outcome
+    async for events in stream.noack_take(settings.routing_batch, within=settings.routing_batch_wait_s):
+        outcomes = []
+        for event in events:
+            set_current_event(event)  # table reads and writes go to its partition
+            outcomes.append(await policy.run(source_of(event), handle))
+        states.flush()
+        await ack(stream, *events)
+        # The batch's outcomes (True processed, False dead-lettered), once its state is written:
+        # Faust's test agents wait for a yielded value; it costs nothing without sinks.
+        yield outcomes

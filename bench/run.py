@@ -53,7 +53,7 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results"
 # Settings a user may set for the bench; every other LOGIFLOW_* is per-run (tests.support.harness).
 PASS_THROUGH = ("LOGIFLOW_PARTITIONS", "LOGIFLOW_RENDER_WORKERS",
-                "LOGIFLOW_RENDER_RECYCLE_AFTER", "LOGIFLOW_ROUTING_BATCH",
+                "LOGIFLOW_RENDER_RECYCLE_AFTER", "LOGIFLOW_ROUTING_BATCH", "LOGIFLOW_ROUTING_BATCH_WAIT_S",
                 "LOGIFLOW_INVOICE_BATCH",
                 "LOGIFLOW_RENDER_TIMEOUT_S", "LOGIFLOW_STORE")
 LOG_TIME = r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\] \[\d+\] "

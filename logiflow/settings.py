@@ -109,10 +109,12 @@ class Settings:
                                    "re-read when a name is not found, so added places need no restart.")
 
     routing_batch: int = _setting("LOGIFLOW_ROUTING_BATCH", 4000,
-                                  "Most route requests whose truck-table writes are folded before "
-                                  "they are written (and the requests acked). Each request is "
-                                  "handled at once; the writes happen sooner when nothing more "
-                                  "is queued.")
+                                  "Route requests the routing agent takes at once (truck table "
+                                  "written once per truck per batch).")
+    routing_batch_wait_s: float = _setting("LOGIFLOW_ROUTING_BATCH_WAIT_S", 0.05,
+                                           "Longest wait to fill a routing batch: the most a request "
+                                           "waits when they trickle in; under a backlog, batches "
+                                           "fill before it.")
 
     # --- pricing ---------------------------------------------------------------------------
     currency: str = _setting("LOGIFLOW_CURRENCY", "EUR", "Invoice currency.")
@@ -133,9 +135,9 @@ class Settings:
     invoice_dir: Path = _setting("LOGIFLOW_INVOICE_DIR", Path(".logiflow/invoices"),
                                  "Where invoice PDFs are written (one file per invoice id).")
     invoice_batch: int = _setting("LOGIFLOW_INVOICE_BATCH", 16,
-                                  "Most route events the invoice agent takes ahead (rendering) "
-                                  "while more are queued; an event that arrives alone is handled "
-                                  "at once.")
+                                  "Route events the invoice agent takes at once and renders ahead.")
+    invoice_batch_wait_s: float = _setting("LOGIFLOW_INVOICE_BATCH_WAIT_S", 0.01,
+                                           "Longest wait to fill an invoice batch (adds latency when idle).")
     render_workers: int = _setting("LOGIFLOW_RENDER_WORKERS", 0,
                                    "PDF renderer processes; 0 = one per CPU this worker may use.")
     render_timeout_s: float = _setting("LOGIFLOW_RENDER_TIMEOUT_S", 10.0,
@@ -190,7 +192,9 @@ class Settings:
             # The broker's group.min/max.session.timeout.ms defaults: outside them it refuses the join.
             raise ConfigError("LOGIFLOW_SESSION_TIMEOUT_S must be between 6 and 1800 seconds, got "
                               f"{self.session_timeout_s}")
-        for name in ("render_timeout_s", "breaker_probe_s"):
+        # A batch wait of 0 would mean "wait until the batch is full" to Faust: never when idle.
+        for name in ("render_timeout_s", "breaker_probe_s", "invoice_batch_wait_s",
+                     "routing_batch_wait_s"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{self.env_name(name)} must be positive, got {getattr(self, name)}")
         if not self.retry_base_s >= 0:

@@ -25,11 +25,6 @@ async def ack(stream: Any, *events: Any) -> None:
         await stream.ack(event)
 
 
-def nothing_queued(stream: Any) -> bool:
-    """True when no further event is buffered for ``stream`` right now: a moment to flush."""
-    return bool(stream.channel.queue.empty())
-
-
 class BatchWrites(Generic[V]):
     """A table's writes during one batch: read-through, folded per key, written by :meth:`flush`.
 
