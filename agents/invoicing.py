@@ -34,7 +34,7 @@ from logiflow import topics
 from logiflow.app import app
 from logiflow.domain.invoice import invoice_generated
 from logiflow.domain.model import InvoiceGenerated, SourceRecord
-from logiflow.domain.trucks import apply_invoice, issued_record
+from logiflow.domain.trucks import apply_invoice, issued_record, lost_truck_write
 from logiflow.errors import WorkerStopping
 from logiflow.processing.batches import ack
 from logiflow.processing.failure_policy import source_of
@@ -57,29 +57,34 @@ async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
         read_tail=lambda partition: deps.event_log.tail(out_topic, partition, settings.dedupe_tail),
         generation=lambda: app.consumer_generation_id)
 
-    def record(generated: InvoiceGenerated, truck_id: str) -> float:
+    def record(generated: InvoiceGenerated, truck_id: str, offset: int) -> float:
         now = time.time()
-        invoices_issued[generated.invoice_id] = issued_record(generated, issued_at_ms=int(now * 1000))
-        truck_invoices[truck_id] = apply_invoice(truck_invoices.get(truck_id), generated)
+        invoices_issued[generated.invoice_id] = issued_record(
+            generated, issued_at_ms=int(now * 1000), source_offset=offset)
+        truck_invoices[truck_id] = apply_invoice(truck_invoices.get(truck_id), generated, offset)
         return now
 
     async def handle(p: Prepared, _source: SourceRecord) -> None:
         if p.poison is not None:
             raise p.poison
         assert p.invoice is not None and p.route is not None
-        invoice_id = p.invoice.invoice_id
-        if invoices_issued.get(invoice_id) is not None:
+        invoice_id, truck, offset = p.invoice.invoice_id, p.route.truck_id, p.source.offset
+        issued = invoices_issued.get(invoice_id)
+        if issued is not None:
+            if lost_truck_write(issued, truck_invoices.get(truck), offset):
+                truck_invoices[truck] = apply_invoice(truck_invoices.get(truck),
+                                                      invoice_generated(p.invoice, ""), offset)
             deps.metrics.mark_duplicate(topics.GENERATE_INVOICES)
             return
         generated = invoice_generated(p.invoice, await ahead.stored(p.invoice))
         if await published.announced(p.source.partition, invoice_id):
             # Announced before a crash lost its table write: record it, announce it once only.
-            record(generated, p.route.truck_id)
+            record(generated, truck, offset)
             deps.metrics.mark_duplicate(topics.GENERATE_INVOICES)
             return
-        await deps.publisher.send(out_topic, p.route.truck_id.encode(),
+        await deps.publisher.send(out_topic, truck.encode(),
                                   encode_invoice_generated(generated), wait=True)
-        now = record(generated, p.route.truck_id)
+        now = record(generated, truck, offset)
         deps.metrics.observe_latency(max(0.0, now - p.route.timestamp_ms / 1000))
 
     def issued(event: Any, p: Prepared) -> bool:

@@ -49,10 +49,19 @@ def apply_route(state: TruckRoutes | None, ev: RouteCalculated, offset: int) -> 
     return state
 
 
-def apply_invoice(state: TruckInvoices | None, ev: InvoiceGenerated) -> TruckInvoices:
-    """Fold one InvoiceGenerated into a truck's invoice state (revenue kept as a Decimal string)."""
+def apply_invoice(state: TruckInvoices | None, ev: InvoiceGenerated,
+                  offset: int | None = None) -> TruckInvoices:
+    """Fold one InvoiceGenerated into a truck's invoice state (revenue kept as a Decimal string).
+
+    ``offset``: the route event's source offset; an offset at or below the last one folded is
+    a redelivery, already counted (a truck's route events are all on one partition).
+    """
     state = dict(state or {"truckId": ev.truck_id, "invoices": 0, "revenue": "0.00",
                            "currency": ev.currency, "recent": []})
+    if offset is not None:
+        if offset <= state.get("lastOffset", -1):
+            return state
+        state["lastOffset"] = offset
     recent = [{
         "invoiceId": ev.invoice_id,
         "invoiceNumber": ev.invoice_number,
@@ -71,15 +80,27 @@ def apply_invoice(state: TruckInvoices | None, ev: InvoiceGenerated) -> TruckInv
     return state
 
 
-def issued_record(generated: InvoiceGenerated, issued_at_ms: int) -> dict[str, Any]:
+def issued_record(generated: InvoiceGenerated, issued_at_ms: int,
+                  source_offset: int | None = None) -> dict[str, Any]:
     """The ``invoices-issued`` table value for a published InvoiceGenerated.
 
     Its presence makes invoicing idempotent; the web's invoice list reads these fields.
-    ``issued_at_ms`` is the wall-clock time it was published (the agent's clock).
+    ``issued_at_ms`` is the wall-clock time it was published (the agent's clock);
+    ``source_offset`` the route event's offset, which tells a redelivery of that same record
+    (whose truck-table write may have been lost with the worker) from a replay or an upstream
+    duplicate of the event (a new record, never counted again).
     """
     return {
         "invoiceNumber": generated.invoice_number, "truckId": generated.truck_id,
         "gross": str(generated.gross), "currency": generated.currency,
         "routeEventId": generated.route_event_id, "timestamp": generated.timestamp_ms,
-        "issuedAt": issued_at_ms,
+        "issuedAt": issued_at_ms, "sourceOffset": source_offset,
     }
+
+
+def lost_truck_write(issued: dict[str, Any] | None, truck: TruckInvoices | None,
+                     source_offset: int) -> bool:
+    """True when ``source_offset`` is the record that issued the invoice and the truck's state
+    never counted it: the worker died between the two table writes."""
+    return (issued is not None and issued.get("sourceOffset") == source_offset
+            and source_offset > (truck or {}).get("lastOffset", -1))

@@ -139,6 +139,27 @@ def test_an_invoice_announced_before_a_crash_lost_its_table_write_is_recorded_no
     assert len(fakes.renderer.rendered) == 1  # the PDF on disk was reused
 
 
+def test_a_truck_count_lost_with_the_worker_is_made_good_once_and_a_replay_is_not_counted(
+        fakes: Fakes):
+    async def body(agent: Any) -> None:
+        await agent.put(key=b"TR-7", value=as_bytes(SEED))
+
+    run(invoicing.generate_invoices, body)
+    assert truck_invoices["TR-7"]["invoices"] == 1
+    truck_invoices.data.clear()  # killed after the invoices-issued write, before this one
+
+    run(invoicing.generate_invoices, body)  # the same record again (test agents: offset 0)
+    assert truck_invoices["TR-7"]["invoices"] == 1
+    assert len(fakes.publisher.to("invoice.events")) == 1
+
+    # Had another record (a replay, an upstream duplicate) issued it, this one is not counted.
+    [(invoice_id, issued)] = invoices_issued.data.items()
+    invoices_issued.data[invoice_id] = {**issued, "sourceOffset": 99}
+    truck_invoices.data.clear()
+    run(invoicing.generate_invoices, body)
+    assert "TR-7" not in truck_invoices.data
+
+
 def test_a_render_that_fails_a_few_times_succeeds_within_the_retry_budget(fakes: Fakes):
     fakes.renderer.raise_next = [RenderFailed("flaky"), RenderTimeout("slow")]
 

@@ -93,3 +93,21 @@ def test_recent_invoices_are_capped_too():
     assert state is not None
     assert len(state["recent"]) == RECENT and state["recent"][0]["invoiceId"] == f"INV-{RECENT}"
     assert state["revenue"] == f"{RECENT + 1}.00"
+
+
+def test_an_invoice_redelivered_at_the_same_source_offset_is_counted_once() -> None:
+    state = apply_invoice(None, invoice(1, "10.00"), offset=7)
+    assert apply_invoice(state, invoice(1, "10.00"), offset=7) == state
+    assert apply_invoice(state, invoice(2, "5.00"), offset=8)["invoices"] == 2
+
+
+def test_a_lost_truck_write_is_told_from_a_replay_or_an_upstream_duplicate() -> None:
+    from logiflow.domain.trucks import lost_truck_write
+
+    issued = {"sourceOffset": 12}
+    assert lost_truck_write(issued, None, 12)  # the issuing record, never counted
+    assert lost_truck_write(issued, {"lastOffset": 11}, 12)
+    assert not lost_truck_write(issued, {"lastOffset": 12}, 12)  # counted already
+    assert not lost_truck_write(issued, None, 40)  # a replay or duplicate: a new record
+    assert not lost_truck_write(None, None, 12)
+    assert not lost_truck_write({"sourceOffset": None}, None, 12)  # issued before offsets were kept
