@@ -42,7 +42,9 @@ def test_workers_joining_and_leaving_mid_backlog_lose_no_invoice_and_bill_none_t
     a, b, c = worker("a"), worker("b"), worker("c")
     try:
         a.start()
-        n = 2_000
+        # Enough that the three rebalances land mid-backlog on an idle machine too (the canvas
+        # renderer invoices a few hundred a second).
+        n = 10_000
         produce(a.topic("routing.events"), seed_routes(n, trucks=40))
         invoices = a.topic("invoice.events")
         wait_for_count(invoices, 100, timeout=120)
@@ -60,7 +62,7 @@ def test_workers_joining_and_leaving_mid_backlog_lose_no_invoice_and_bill_none_t
             holder["inv"] = values(read_all(invoices))
             return len({i["routeEventId"] for i in holder["inv"]}) >= n
 
-        wait_for(all_invoiced, 300, f"an InvoiceGenerated for each of the {n} route events",
+        wait_for(all_invoiced, 480, f"an InvoiceGenerated for each of the {n} route events",
                  interval=1.0)
         ids = [i["invoiceId"] for i in holder["inv"]]
         assert len(set(ids)) == n
