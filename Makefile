@@ -15,9 +15,10 @@ run: setup kafka-start
 test: setup kafka-start lint
 	$(BIN)/pytest -p no:cacheprovider --durations=15 -m "not faults"
 
-# The bounded fault campaign as a test (kept out of `make test` while it still finds losses).
+# The bounded fault campaign and the rebalance test (kept out of `make test` while they still
+# find losses: issue 8).
 faults-test: setup kafka-start
-	$(BIN)/pytest -p no:cacheprovider -m faults -s tests/integration/test_fault_campaign.py
+	$(BIN)/pytest -p no:cacheprovider -m faults -s tests/integration
 
 setup: system-deps venv
 
