@@ -46,7 +46,10 @@ class LogiflowApp(faust.App):
         # ignores a missing topic at assignment and reads a new changelog as 0 partitions),
         # the renderer runs before the first invoice.
         faust_compat.check(self)
-        faust_compat.install_ack_guard(self, [t.get_topic_name() for t in self.app_topics.sources()])
+        sources = [t.get_topic_name() for t in self.app_topics.sources()]
+        faust_compat.install_ack_guard(self, sources)
+        faust_compat.install_commit_guard(self, sources)
+        faust_compat.keep_buffers_on_resume(self)
         await super().on_start()  # finalizes the app: autodiscovery has declared every table
         await ensure_topics(self.settings, self.topic_specs())
         await self.deps.start()

@@ -1,0 +1,158 @@
+"""The offset bookkeeping fixes of faust_compat, against Faust's own ``Consumer._new_offset``.
+
+Faust's method runs on a stand-in consumer holding the same structures (acked offsets, gaps,
+committed offsets), so each test shows what Faust alone would commit and what the guard does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from types import SimpleNamespace
+from typing import Any
+
+from faust.transport.consumer import Consumer
+from faust.types import TP
+from intervaltree import IntervalTree
+from mode.utils.queues import FlowControlEvent, FlowControlQueue
+
+from logiflow.processing.faust_compat import CommitGuard, keep_buffers_on_resume
+
+SOURCE = TP("lf.routing.events", 0)
+OTHER = TP("lf-truck-routes-changelog", 0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def consumer(committed: int | None, acked: list[int], tp: TP = SOURCE) -> Any:
+    c = SimpleNamespace(_acked=defaultdict(list), _acked_index=defaultdict(set),
+                        _gap=defaultdict(IntervalTree), _committed_offset=defaultdict(lambda: None),
+                        seeks=[], assigned={SOURCE, OTHER})
+    c._acked[tp].extend(acked)
+    c._acked_index[tp].update(acked)
+    if committed is not None:
+        c._committed_offset[tp] = committed
+    c._new_offset = Consumer._new_offset.__get__(c)
+    c.assignment = lambda: c.assigned
+
+    async def seek(tp: TP, offset: int) -> None:
+        c.seeks.append((tp, offset))
+    c.seek = seek
+    return c
+
+
+def guarded(c: Any, clock: Clock | None = None) -> CommitGuard:
+    guard = CommitGuard(c, [SOURCE.topic], grace_s=10.0, clock=clock or Clock())
+    guard.install()
+    return guard
+
+
+def test_faust_alone_commits_past_a_one_offset_hole_at_the_committed_offset() -> None:
+    assert consumer(10, [11, 12])._new_offset(SOURCE) == 13  # offset 10 was never processed
+
+
+def test_the_guard_does_not_commit_past_it() -> None:
+    c = consumer(10, [11, 12])
+    guarded(c)
+    assert c._new_offset(SOURCE) is None
+    c._acked[SOURCE].append(10)  # processed at last
+    assert c._new_offset(SOURCE) == 13
+
+
+def test_a_run_starting_at_the_committed_offset_is_committed_as_faust_would() -> None:
+    c = consumer(10, [10, 11, 12, 14])
+    guarded(c)
+    assert c._new_offset(SOURCE) == 13
+
+
+def test_after_a_revoke_the_last_committed_offset_seen_still_bounds_the_commit() -> None:
+    c = consumer(10, [10, 11])
+    guarded(c)
+    assert c._new_offset(SOURCE) == 12
+    # A revoke forgets the committed offset and the acks; in-flight events acked after it
+    # come after a hole (12-14 dropped): Faust alone would commit 18.
+    c._committed_offset.pop(SOURCE)
+    c._acked[SOURCE] = [15, 16, 17]
+    plain = consumer(None, [15, 16, 17])
+    assert plain._new_offset(SOURCE) == 18
+    assert c._new_offset(SOURCE) is None
+
+
+def test_a_gap_below_the_acked_offsets_counts_as_processed_as_in_faust() -> None:
+    c = consumer(10, [13, 14])
+    c._gap[SOURCE].addi(10, 13)
+    guarded(c)
+    assert c._new_offset(SOURCE) == 15
+
+
+def test_a_hole_that_stays_is_fetched_again_from_the_committed_offset() -> None:
+    clock = Clock()
+    c = consumer(10, [12, 13])
+    guarded(c, clock)
+
+    async def commits() -> None:
+        assert c._new_offset(SOURCE) is None
+        clock.now = 9.0
+        assert c._new_offset(SOURCE) is None
+        await asyncio.sleep(0)
+        assert c.seeks == []  # within the grace: events may still be on their way
+        clock.now = 10.5
+        assert c._new_offset(SOURCE) is None
+        await asyncio.sleep(0)
+        assert c.seeks == [(SOURCE, 10)]
+        clock.now = 12.0
+        assert c._new_offset(SOURCE) is None
+        await asyncio.sleep(0)
+        assert c.seeks == [(SOURCE, 10)]  # once per grace period, not per commit
+
+    asyncio.run(commits())
+
+
+def test_a_hole_on_a_partition_no_longer_assigned_is_not_fetched() -> None:
+    clock = Clock()
+    c = consumer(10, [12])
+    c.assigned = set()
+    guarded(c, clock)
+
+    async def commits() -> None:
+        c._new_offset(SOURCE)
+        clock.now = 11.0
+        c._new_offset(SOURCE)
+        await asyncio.sleep(0)
+
+    asyncio.run(commits())
+    assert c.seeks == []
+
+
+def test_other_topics_keep_faust_behaviour() -> None:
+    c = consumer(10, [11, 12], tp=OTHER)
+    guarded(c)
+    assert c._new_offset(OTHER) == 13
+
+
+def test_resuming_the_flow_keeps_buffered_events() -> None:
+    async def resume(patched: bool) -> int:
+        flow = FlowControlEvent()
+        flow.resume()
+        queue: FlowControlQueue[str] = FlowControlQueue(flow_control=flow, clear_on_resume=True)
+        if patched:
+            keep_buffers_on_resume(SimpleNamespace(flow_control=flow))
+        await queue.put("fetched after the first seek")
+        flow.resume()  # the recovery resumes a second time
+        return queue.qsize()
+
+    assert asyncio.run(resume(patched=False)) == 0  # Faust alone: dropped, never acked
+    assert asyncio.run(resume(patched=True)) == 1
+
+
+def test_the_start_up_check_accepts_the_installed_faust_and_mode() -> None:
+    from logiflow.app import app
+    from logiflow.processing import faust_compat
+
+    faust_compat.check(app)  # raises FaustIncompatible if an internal used above moved
