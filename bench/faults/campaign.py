@@ -67,7 +67,10 @@ class Campaign:
                  say: Callable[[str], None] = print) -> None:
         self.plan, self.seed, self.steps, self.brokers = plan, seed, steps, brokers
         self.root, self.logs, self.say = root, logs, say
-        env = isolated_env(root, f"faults-{seed}", **(overrides or {}),
+        # Workers run with `make run`'s renderer default (one process per CPU), not the test
+        # harness's single renderer: at the default plan's 100 requests/s one renderer on a
+        # loaded machine fell behind and the campaign measured the backlog, not the faults.
+        env = isolated_env(root, f"faults-{seed}", **{"LOGIFLOW_RENDER_WORKERS": "0", **(overrides or {})},
                            LOGIFLOW_BROKER="kafka://" + brokers.bootstrap.replace(",", ";"),
                            LOGIFLOW_PARTITIONS=plan.partitions,
                            LOGIFLOW_REPLICATION=brokers.replication)
