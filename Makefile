@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := chromium fonts-dejavu-core poppler-utils openssl
 
-.PHONY: run test setup system-deps venv kafka-start kafka-stop kafka-status lint unit integration bench bench-latency faults faults-test clean
+.PHONY: run test setup system-deps venv kafka-start kafka-stop kafka-status lint unit integration bench bench-latency bench-services faults faults-test clean
 
 run: setup kafka-start
 	@echo "LogiFlow worker starting; stats page on http://$${LOGIFLOW_WEB_HOST:-127.0.0.1}:$${LOGIFLOW_WEB_PORT:-6066}/"
@@ -67,6 +67,11 @@ bench: setup kafka-start
 # Per-event latency at 5, 50 and 100 requests/s against a worker with make run's defaults.
 bench-latency: setup kafka-start
 	$(BIN)/python -m bench.latency
+
+# Services that never wait for each other: routing with and without an invoicing worker draining
+# a backlog (each pinned to its own CPU), and the drain rate of one and two invoicing workers.
+bench-services: setup kafka-start
+	$(BIN)/python -m bench.services
 
 # The fault campaign (bench/faults, not part of `make test`): SEED=<n> replays a schedule,
 # PLAN=default|single|small, FAULTS=kind:n,... replaces the plan's faults. It starts the

@@ -87,6 +87,7 @@ class Worker:
     env: dict[str, str]
     log_path: Path
     args: tuple[str, ...] = ()
+    cpus: str | None = None  # pin the worker and its renderers to these CPUs (taskset -c)
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
     _log_offset: int = field(default=0)
@@ -108,8 +109,9 @@ class Worker:
             self.log_path.write_bytes(b"")
         self._log_offset = self.log_path.stat().st_size
         log = open(self.log_path, "ab")
+        pin = ["taskset", "-c", self.cpus] if self.cpus else []
         self.proc = subprocess.Popen(
-            [str(BIN / "logiflow"), "worker", "-l", "info", *self.args],
+            [*pin, str(BIN / "logiflow"), "worker", "-l", "info", *self.args],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=self.log_path.parent)
         log.close()
