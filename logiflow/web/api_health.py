@@ -5,6 +5,7 @@ Fields and metric names: ``docs/web-api.md``.
 
 from __future__ import annotations
 
+import sys
 import time
 
 from faust.web import Request, Response, View
@@ -47,6 +48,8 @@ async def health(self: View, request: Request) -> Json:
         "kafkaVersion": kafka_version(),
         "readOnly": read_only(),
         "renderer": panels.renderer_health(app.deps.renderer.stats()),
+        # A worker that does not invoice must not load the PDF library (renderers import it).
+        "reportlabLoaded": "reportlab" in sys.modules,
         "uptimeS": round(time.time() - STARTED, 1),
     }
 
