@@ -140,8 +140,9 @@ def sum_shares(shares: list[Json], partitions: int) -> Json:
             if k == "revenue":
                 out[k] = str(Decimal(out.get(k, "0")) + Decimal(str(v)))
             elif isinstance(v, int | float) and not isinstance(v, bool):
-                out[k] = round(out.get(k, 0) + v, 1) if isinstance(v, float) else out.get(k, 0) + v
+                out[k] = out.get(k, 0) + v
             else:
                 out.setdefault(k, v)
+    out = {k: round(v, 1) if isinstance(v, float) else v for k, v in out.items()}
     covered = sorted(seen)
     return {"totals": out, "partitionsCovered": covered, "complete": len(covered) == partitions}
