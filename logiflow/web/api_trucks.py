@@ -40,7 +40,10 @@ def local_items(table: Any) -> dict[str, Json]:
 def covers() -> Json:
     """Which partitions the local lists cover: those of the truck table this worker holds."""
     table = next((t for t in (truck_routes, truck_invoices) if held(t)), None)
-    return status.coverage(table) if table is not None else {"workers": [], "tablePartitions": []}
+    if table is None:
+        return {"workers": [], "tablePartitions": [], "partitionsTotal": app.deps.settings.partitions,
+                "allWorkers": []}
+    return status.coverage(table)
 
 
 PARTS = {"routes": truck_routes, "invoices": truck_invoices}

@@ -168,6 +168,41 @@ def test_two_routing_and_two_invoicing_workers_split_the_work_and_survive_restar
             w.kill()
 
 
+def test_a_routing_worker_shows_the_dlq_that_a_dlq_worker_indexes(
+        kafka: str, tmp_path: Path, artifacts: Path) -> None:
+    base = isolated_env(tmp_path, "roles-dlq")
+    routing = Worker({**base, "LOGIFLOW_INSTANCE_ID": "routing-1"}, artifacts / "routing-1.log",
+                     args=("--role", "routing"))
+    dlq = Worker({**base, "LOGIFLOW_WEB_PORT": str(free_port()), "LOGIFLOW_INSTANCE_ID": "dlq-1",
+                  "LOGIFLOW_DATA_DIR": str(tmp_path / "dlq" / "data")}, artifacts / "dlq-1.log",
+                 args=("--role", "dlq"))
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda w: w.start(), (routing, dlq)))
+        produce(routing.topic("routing.requests"), [
+            (b"TR-1", b"{not json"),
+            (b"TR-2", json.dumps({"requestId": "r", "truckId": "TR-2", "customerId": "C",
+                                  "origin": "Atlantis", "destination": "Munich"}).encode())])
+
+        def listed() -> Any:
+            found = get_json(routing, "/api/dlq")
+            return found if found["matched"] == 2 else None
+
+        found = wait_for(listed, 60, "two DLQ entries, read through the routing worker")
+        assert found["servedBy"] == dlq.web  # the dlq worker holds the index
+        assert {e["reason"] for e in found["entries"]} == {"invalid-json", "unknown-place"}
+        assert get_json(routing, "/api/dlq/summary")["depth"] == 2
+        system = get_json(routing, "/api/system")
+        assert system["roles"]["dlq"]["totals"] == {"entries": 2, "depth": 2}
+        assert [w["url"] for w in system["roles"]["dlq"]["workers"]] == [dlq.web]
+        assert system["roles"]["invoicing"]["workers"] == []  # none started: shown, not hidden
+        for w in (routing, dlq):
+            assert_no_unexpected_failures(w)
+    finally:
+        for w in (routing, dlq):
+            w.kill()
+
+
 def test_an_unknown_role_stops_the_worker_before_it_starts(tmp_path: Path) -> None:
     env = isolated_env(tmp_path, "badrole", LOGIFLOW_BROKER="kafka://127.0.0.1:1")
     result = subprocess.run([str(BIN / "logiflow"), "worker", "--role", "billing"], env=env,

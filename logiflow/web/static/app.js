@@ -210,6 +210,31 @@ function niceCeil(v) {
   return 10 * p;
 }
 
+// --- deployment: every role's group, from any worker --------------------------------------
+
+function roleTotals(role, t) {
+  if (role === "routing") return `${fmtNum(t.trucks)} trucks, ${fmtNum(t.routes)} routes, ${fmtNum(t.km)} km`;
+  if (role === "invoicing") return `${fmtNum(t.invoices)} invoices, ${t.revenue || "0.00"} ${t.currency || ""}`;
+  return `${fmtNum(t.entries)} entries, ${fmtNum(t.depth)} open`;
+}
+
+function renderSystem(s) {
+  const t = s.totals;
+  $("system-note").textContent = `Whole system (asked of ${s.worker.workerId}, role ${s.worker.role}): `
+    + `${fmtNum(t.routes)} routes, ${fmtNum(t.invoices)} invoices, ${fmtNum(t.dlqDepth)} open DLQ entries, `
+    + `backlog ${fmtNum(t.lagTotal)}`;
+  fill($("system-rows"), Object.entries(s.roles).map(([role, r]) => el("tr", { id: `role-${role}` },
+    cell(role),
+    el("td", {}, r.group, " ", badge(r.state, r.state === "Stable" ? "ok" : "warn")),
+    el("td", {}, r.workers.length
+      ? r.workers.map((w) => `${w.url}: ${w.partitions.join(", ") || "none"}`).join("; ")
+      : el("span", { class: "muted" }, "no worker")),
+    el("td", { class: "num" + (r.lagTotal ? " warn" : "") }, fmtNum(r.lagTotal)),
+    el("td", { class: "num" }, r.drainRatePerS === null ? "–" : `${fmtNum(r.drainRatePerS)}/s`),
+    el("td", { class: "num" }, fmtAge(r.drainSeconds)),
+    el("td", {}, roleTotals(role, r.totals), r.complete ? "" : el("span", { class: "muted" }, " (partial)")))));
+}
+
 // --- trucks --------------------------------------------------------------------------------
 
 function renderTrucks(data) {
@@ -235,7 +260,10 @@ async function refreshTruckPage(truckId) {
     return;
   }
   $("truck-error").hidden = true;
-  $("truck-served").textContent = `partition ${t.partition}, answered by ${t.servedBy}`;
+  const parts = t.parts ? Object.entries(t.parts).map(([name, p]) => (p.error
+    ? `${name}: unavailable (${p.error})` : `${name} from ${p.servedBy}`)).join("; ") : "";
+  $("truck-served").textContent = `partition ${t.partition}, answered by ${t.servedBy}`
+    + (parts ? ` (${parts})` : "");
   const card = (label, value, id) => el("div", { class: "card" }, el("span", { class: "label" }, label),
     el("span", { class: "value", id }, value));
   fill($("truck-cards"), [
@@ -434,6 +462,7 @@ async function refresh() {
       const q = state.truckQuery ? `?q=${encodeURIComponent(state.truckQuery)}` : "";
       const jobs = [
         guard(api("/api/overview").then(renderOverview)),
+        guard(api("/api/system").then(renderSystem)),
         guard(api(`/api/trucks${q}`).then(renderTrucks)),
         guard(api("/api/invoices/recent?limit=15").then(renderInvoices)),
         guard(api("/api/dlq/summary").then(renderDlqSummary)),
