@@ -117,15 +117,12 @@ function renderOverview(o) {
   setReadOnly(o.readOnly);
   const c = o.covers;
   const others = c.allWorkers.filter((w) => w.url !== o.worker.url).map((w) => w.url);
-  $("covers").textContent = `Totals cover this worker (${o.worker.workerId}): partitions `
-    + `${c.tablePartitions.join(", ") || "none"} of ${c.partitionsTotal}`
-    + (others.length ? `; other workers: ${others.join(", ")}` : "; no other workers");
-  const t = o.totals;
-  setText("total-trucks", fmtNum(t.trucks));
-  setText("total-routes", fmtNum(t.routes));
-  setText("total-km", fmtNum(t.km));
-  setText("total-invoices", fmtNum(t.invoices));
-  setText("total-revenue", `${Number(t.revenue).toLocaleString("en", { minimumFractionDigits: 2 })} ${t.currency}`);
+  if (o.worker.role === "all") {
+    $("covers").textContent = `Totals cover this worker (${o.worker.workerId}): partitions `
+      + `${c.tablePartitions.join(", ") || "none"} of ${c.partitionsTotal}`
+      + (others.length ? `; other workers: ${others.join(", ")}` : "; no other workers");
+    renderTotals(o.totals);
+  }  // a worker of one role holds only its tables: the totals come from /api/system instead
   setText("latency", `${fmtSeconds(o.latency.lastS)} / ${o.latency.p95S === null ? "–" : "≤ " + o.latency.p95S + " s"}`);
   setText("lag-total", fmtNum(o.lagTotal));
 
@@ -151,6 +148,14 @@ function renderOverview(o) {
     el("td", { class: "num" + (r.lag ? " warn" : "") }, fmtNum(r.lag)))) : [emptyRow(6, "no partitions assigned")]);
 
   drawChart(o.rates);
+}
+
+function renderTotals(t) {
+  setText("total-trucks", fmtNum(t.trucks));
+  setText("total-routes", fmtNum(t.routes));
+  setText("total-km", fmtNum(t.km));
+  setText("total-invoices", fmtNum(t.invoices));
+  setText("total-revenue", `${Number(t.revenue).toLocaleString("en", { minimumFractionDigits: 2 })} ${t.currency}`);
 }
 
 function drawChart(rates) {
@@ -215,11 +220,16 @@ function niceCeil(v) {
 function roleTotals(role, t) {
   if (role === "routing") return `${fmtNum(t.trucks)} trucks, ${fmtNum(t.routes)} routes, ${fmtNum(t.km)} km`;
   if (role === "invoicing") return `${fmtNum(t.invoices)} invoices, ${t.revenue || "0.00"} ${t.currency || ""}`;
-  return `${fmtNum(t.entries)} entries, ${fmtNum(t.depth)} open`;
+  return `DLQ: ${fmtNum(t.entries)} in the index, ${fmtNum(t.depth)} open`;
 }
 
 function renderSystem(s) {
   const t = s.totals;
+  if (s.worker.role !== "all") {
+    $("covers").textContent = `Totals cover the whole system: every role's workers (see Deployment); `
+      + `this worker (${s.worker.workerId}) runs ${s.worker.role}`;
+    renderTotals(t);
+  }
   $("system-note").textContent = `Whole system (asked of ${s.worker.workerId}, role ${s.worker.role}): `
     + `${fmtNum(t.routes)} routes, ${fmtNum(t.invoices)} invoices, ${fmtNum(t.dlqDepth)} open DLQ entries, `
     + `backlog ${fmtNum(t.lagTotal)}`;
@@ -393,11 +403,13 @@ function renderHealth(h) {
     ["Status", badge(h.status, h.status === "ok" ? "ok" : "bad")],
     ["Broker", `${h.broker.reachable ? "reachable" : "unreachable"} (${h.broker.bootstrapServers}, ${h.broker.brokers} broker(s))`
       + (h.broker.error ? ` ${h.broker.error}` : "")],
-    ["Worker", h.worker.workerId], ["App id", h.worker.appId], ["Process", h.worker.pid],
+    ["Worker", h.worker.workerId], ["Role", h.worker.role], ["App id (consumer group)", h.worker.appId],
+    ["Process", h.worker.pid],
     ["Partitions assigned", parts.length ? el("ul", { class: "plain" }, ...parts.map((p) => el("li", {}, p))) : "none"],
     ["Rebalancing", h.rebalancing ? "yes" : "no"],
     ["LogiFlow version", h.version], ["Kafka version", h.kafkaVersion],
-    ["PDF renderers", `${h.renderer.alive ?? "–"} of ${h.renderer.workers ?? "–"} alive`],
+    ["PDF renderers", h.renderer.workers === 0 ? "none (this role does not invoice)"
+      : `${h.renderer.alive ?? "–"} of ${h.renderer.workers ?? "–"} alive`],
     ["Mode", h.readOnly ? "read-only (no API token set)" : "replay/discard enabled with the API token"],
     ["Uptime", fmtAge(h.uptimeS)],
   ];
