@@ -1,10 +1,11 @@
 """``GET /api/system``: the whole deployment, whichever worker is asked.
 
 Per role (routing, invoicing, dlq): its consumer group and state (a rebalance in progress), its
-workers and the partitions each holds, its backlog per partition with the drain rate and the
-time to drain it (:mod:`logiflow.web.system`), and its totals, summed over what each of its
-workers holds (``GET /api/local/shares`` on each, per partition, so a partition is counted once
-even while two workers claim it). ``complete`` says whether every partition was counted.
+workers and the partitions each holds (and whether each is rebalancing or recovering a table),
+its backlog per partition with the drain rate and the time to drain it
+(:mod:`logiflow.web.system`), and its totals, summed over what each of its workers holds
+(``GET /api/local/shares`` on each, per partition, so a partition is counted once even while
+two workers claim it). ``complete`` says whether every partition was counted.
 Fields: ``docs/web-api.md``.
 """
 
@@ -70,17 +71,22 @@ def local_shares() -> Json:
     return shares
 
 
+def local_answer() -> Json:
+    return {"worker": worker_info(), "shares": local_shares(),
+            "rebalancing": bool(app.rebalancing), "recovering": bool(app.in_recovery)}
+
+
 @app.page("/api/local/shares")
 @json_endpoint
 async def shares(self: View, request: Request) -> Json:
     query(request)
-    return {"worker": worker_info(), "shares": local_shares()}
+    return local_answer()
 
 
-async def shares_of(url: str) -> Json | None:
-    """A worker's shares (this worker's without HTTP); None if it does not answer."""
+async def answer_of(url: str) -> Json | None:
+    """A worker's shares and state (this worker's without HTTP); None if it does not answer."""
     if url == me():
-        return local_shares()
+        return local_answer()
     try:
         async with app.http_client.get(
                 URL(url).origin().with_path("/api/local/shares"),
@@ -91,8 +97,8 @@ async def shares_of(url: str) -> Json | None:
             body = await resp.json()
     except (aiohttp.ClientError, TimeoutError, ValueError):
         return None
-    found = body.get("shares") if isinstance(body, dict) else None
-    return found if isinstance(found, dict) else None
+    ok = isinstance(body, dict) and isinstance(body.get("shares"), dict)
+    return body if ok else None
 
 
 @app.page("/api/system")
@@ -102,15 +108,19 @@ async def system_view(self: View, request: Request) -> Json:
     settings = app.deps.settings
     groups = await system.groups()
     urls = sorted({m.url for g in groups.values() for m in g.members})
-    answers = dict(zip(urls, await asyncio.gather(*(shares_of(u) for u in urls)), strict=True))
+    answers = dict(zip(urls, await asyncio.gather(*(answer_of(u) for u in urls)), strict=True))
     out: dict[str, Json] = {}
     for role in roles.ROLES:
         group_id = system.group_of[role]
         group = groups.get(group_id) or Group(group_id, "Dead")
         view = role_view(settings, role, group, system.rates.get(group_id))
-        found = [a.get(role, {}) for m in group.members if (a := answers.get(m.url))]
+        found = [a["shares"].get(role, {}) for m in group.members if (a := answers.get(m.url))]
         view.update(sum_shares(found, source_partitions(settings, role)))
         view["unreachable"] = [m.url for m in group.members if answers.get(m.url) is None]
+        for w in view["workers"]:  # each worker's own word on a rebalance or a table recovery
+            a = answers.get(w["url"]) or {}
+            w["rebalancing"], w["recovering"] = a.get("rebalancing"), a.get("recovering")
+        view["recovering"] = any(w["recovering"] for w in view["workers"])
         out[role] = view
     routing, invoicing = out[roles.ROUTING]["totals"], out[roles.INVOICING]["totals"]
     return {

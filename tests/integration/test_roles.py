@@ -194,7 +194,9 @@ def test_a_routing_worker_shows_the_dlq_that_a_dlq_worker_indexes(
         assert get_json(routing, "/api/dlq/summary")["depth"] == 2
         system = get_json(routing, "/api/system")
         assert system["roles"]["dlq"]["totals"] == {"entries": 2, "depth": 2}
-        assert [w["url"] for w in system["roles"]["dlq"]["workers"]] == [dlq.web]
+        [dlq_worker] = system["roles"]["dlq"]["workers"]
+        assert dlq_worker["url"] == dlq.web and dlq_worker["recovering"] is False
+        assert system["roles"]["dlq"]["state"] == "Stable" and not system["roles"]["dlq"]["recovering"]
         assert system["roles"]["invoicing"]["workers"] == []  # none started: shown, not hidden
         for w in (routing, dlq):
             assert_no_unexpected_failures(w)

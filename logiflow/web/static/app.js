@@ -237,7 +237,8 @@ function renderSystem(s) {
     cell(role),
     el("td", {}, r.group, " ", badge(r.state, r.state === "Stable" ? "ok" : "warn")),
     el("td", {}, r.workers.length
-      ? r.workers.map((w) => `${w.url}: ${w.partitions.join(", ") || "none"}`).join("; ")
+      ? r.workers.map((w) => `${w.url}: ${w.partitions.join(", ") || "none"}`
+        + (w.recovering ? " (recovering tables)" : w.rebalancing ? " (rebalancing)" : "")).join("; ")
       : el("span", { class: "muted" }, "no worker")),
     el("td", { class: "num" + (r.lagTotal ? " warn" : "") }, fmtNum(r.lagTotal)),
     el("td", { class: "num" }, r.drainRatePerS === null ? "–" : `${fmtNum(r.drainRatePerS)}/s`),
