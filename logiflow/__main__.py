@@ -6,9 +6,10 @@ dlq or all) sets ``LOGIFLOW_ROLE`` for the worker: the option is taken out befor
 the command line, and checked before the app is built.
 
 Added groups: ``logiflow kafka start|stop|status`` (local broker or cluster:
-logiflow/kafka/cli.py) and ``logiflow dlq list|show|replay|discard`` (dead-letter queue).
+logiflow/kafka/cli.py), ``logiflow dlq list|show|replay|discard`` (dead-letter queue) and
+``logiflow roles split-offsets`` (from role all to split roles: logiflow/kafka/role_offsets.py).
 
-The ``kafka`` and ``dlq`` groups run without building the Faust app (``kafka`` works before
+The ``kafka``, ``dlq`` and ``roles`` groups run without building the Faust app (``kafka`` works before
 anything else does; ``dlq`` talks to Kafka directly).
 """
 
@@ -29,6 +30,11 @@ def main() -> None:
     try:
         if argv[:1] == ["kafka"]:
             kafka_group(args=argv[1:], prog_name="logiflow kafka")
+            return
+        if argv[:1] == ["roles"]:  # like kafka and dlq: no Faust app needed
+            from logiflow.kafka.role_offsets import roles_group
+
+            roles_group(args=argv[1:], prog_name="logiflow roles")
             return
         from logiflow.dlq.cli import dlq_group
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import urllib.request
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,17 @@ import pytest
 
 from tests.integration.conftest import assert_no_unexpected_failures, changelog
 from tests.integration.scenarios import route_requests, values
-from tests.support.harness import BIN, Worker, free_port, isolated_env, produce, read_all, wait_for
+from tests.support.harness import (
+    BIN,
+    Worker,
+    free_port,
+    isolated_env,
+    produce,
+    read_all,
+    wait_for,
+    wait_for_count,
+    wait_stable_count,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -202,6 +213,54 @@ def test_a_routing_worker_shows_the_dlq_that_a_dlq_worker_indexes(
             assert_no_unexpected_failures(w)
     finally:
         for w in (routing, dlq):
+            w.kill()
+
+
+def test_moving_from_role_all_to_split_roles_keeps_the_tables_and_processes_nothing_again(
+        kafka: str, tmp_path: Path, artifacts: Path) -> None:
+    base = isolated_env(tmp_path, "roles-move")
+    one = Worker({**base, "LOGIFLOW_DATA_DIR": str(tmp_path / "all" / "data")}, artifacts / "all.log")
+    routing = Worker({**base, "LOGIFLOW_DATA_DIR": str(tmp_path / "r" / "data")},
+                     artifacts / "routing.log", args=("--role", "routing"))
+    invoicing = Worker({**base, "LOGIFLOW_WEB_PORT": str(free_port()),
+                        "LOGIFLOW_DATA_DIR": str(tmp_path / "i" / "data")},
+                       artifacts / "invoicing.log", args=("--role", "invoicing"))
+    requests = route_requests(400, trucks=10)
+    try:
+        one.start()
+        produce(one.topic("routing.requests"), requests[:300])
+        wait_for_count(one.topic("invoice.events"), 300, timeout=180)
+        assert one.stop() == 0
+
+        dry = one.cli("roles", "split-offsets").stdout
+        assert "would copy" in dry and "dry run" in dry
+        applied = one.cli("roles", "split-offsets", "--apply").stdout
+        app_id = base["LOGIFLOW_APP_ID"]
+        for group, topic in ((f"{app_id}-routing", "routing.requests"),
+                             (f"{app_id}-invoicing", "routing.events")):
+            # Each partition with records: the all group committed past all of them.
+            per_partition = Counter(r.partition for r in read_all(one.topic(topic)))
+            assert sum(per_partition.values()) == 300
+            for p, n in per_partition.items():
+                assert f"{group}  {one.topic(topic)}[{p}]  copied offset {n}" in applied, applied
+        assert "copied" not in one.cli("roles", "split-offsets", "--apply").stdout  # kept now
+
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda w: w.start(), (routing, invoicing)))
+        produce(one.topic("routing.requests"), requests[300:])
+        # Nothing of the first 300 is routed or invoiced again: the role groups started at the
+        # offsets the all group had committed.
+        routes = wait_stable_count(one.topic("routing.events"), 400, timeout=180, settle=5)
+        invoices = wait_stable_count(one.topic("invoice.events"), 400, timeout=180, settle=5)
+        assert len(routes) == len(invoices) == 400
+        # The tables came with them (same changelogs): every truck counts all 40 of its routes.
+        for t in range(10):
+            page = get_json(invoicing, f"/api/trucks/TR-{t:03d}")
+            assert (page["routes"], page["invoices"]) == (40, 40), page
+        for w in (one, routing, invoicing):
+            assert_no_unexpected_failures(w)
+    finally:
+        for w in (one, routing, invoicing):
             w.kill()
 
 

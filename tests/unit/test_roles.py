@@ -149,3 +149,23 @@ def test_role_totals_count_each_partition_once_even_when_two_workers_report_it()
                         {"1": {"invoices": 2, "revenue": "0.20", "currency": "EUR"}}], partitions=2)
     assert Decimal(money["totals"]["revenue"]) == Decimal("10.30") and money["complete"]
     assert json.dumps(money)  # plain JSON values
+
+
+def test_split_offsets_copies_the_all_group_s_offsets_only_where_a_role_group_has_none():
+    from aiokafka import TopicPartition
+
+    from logiflow.kafka.role_offsets import plan
+
+    settings = Settings.from_env({"LOGIFLOW_APP_ID": "lf", "LOGIFLOW_PARTITIONS": "2"})
+    source = {TopicPartition("routing.requests", 0): 10, TopicPartition("routing.requests", 1): 7,
+              TopicPartition("routing.events", 0): 5}
+    existing = {"lf-routing": {TopicPartition("routing.requests", 1): 9}}
+    actions = {(c.group, c.tp.topic, c.tp.partition): (c.action, c.offset)
+               for c in plan(settings, source, existing)}
+    assert actions == {
+        ("lf-routing", "routing.requests", 0): ("copy", 10),
+        ("lf-routing", "routing.requests", 1): ("keep", 7),  # never moved: the group has 9
+        ("lf-invoicing", "routing.events", 0): ("copy", 5),
+        ("lf-invoicing", "routing.events", 1): ("nothing", None),
+        ("lf-dlq", "logiflow.dlq", 0): ("nothing", None),
+    }
