@@ -44,8 +44,8 @@ class LogiflowApp(faust.App):
     def agent(self, channel: Any = None, *, name: str | None = None, **kwargs: Any) -> Any:
         """Faust's ``app.agent``, except that an agent of a role this worker does not run is
         left undeclared (the decorator returns the function as it is)."""
-        role = roles.role_of_agent(name or "")
-        if role is not None and not roles.runs(self.settings.role, role):
+        role = roles.role_of_agent(name)  # every agent has a pinned name and a role
+        if not roles.runs(self.settings.role, role):
             return lambda fun: fun
         return super().agent(channel, name=name, **kwargs)
 
@@ -55,7 +55,7 @@ class LogiflowApp(faust.App):
         role's group id); a table of a role this worker does not run is only an AbsentTable."""
         role = roles.role_of_table(name)
         changelog = roles.changelog_topic(self.settings.app_id, name)
-        if role is not None and not roles.runs(self.settings.role, role):
+        if not roles.runs(self.settings.role, role):
             return roles.AbsentTable(name, role, changelog, partitions)
         table_type: Any = self.conf.Table  # what Faust's own app.Table builds
         table = table_type(self, name=name, default=default, beacon=self.tables.beacon,

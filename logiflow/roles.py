@@ -24,10 +24,11 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from logiflow import topics
-from logiflow.errors import ConfigError
+from logiflow.errors import ConfigError, LogiflowError
 
 ALL: Final = "all"
 ROUTING: Final = "routing"
@@ -61,12 +62,12 @@ def roles_of(worker_role: str) -> tuple[str, ...]:
     return ROLES if worker_role == ALL else (worker_role,)
 
 
-def role_of_agent(name: str) -> str | None:
-    return next((r for r, names in AGENTS.items() if name in names), None)
+def role_of_agent(name: str | None) -> str:
+    return role_of("agent", name, AGENTS)
 
 
-def role_of_table(name: str) -> str | None:
-    return next((r for r, names in TABLES.items() if name in names), None)
+def role_of_table(name: str) -> str:
+    return role_of("table", name, TABLES)
 
 
 def group_id(app_id: str, worker_role: str) -> str:
@@ -87,6 +88,20 @@ def groups(app_id: str, worker_role: str) -> dict[str, str]:
 def changelog_topic(app_id: str, table: str) -> str:
     """A table's changelog topic: the same name whichever role runs the table."""
     return f"{app_id}-{table}-changelog"
+
+
+class NoRole(LogiflowError):
+    """An agent or table is declared that no role runs. A bug: add its pinned name to
+    :data:`AGENTS` or :data:`TABLES` (else every role's workers would run it)."""
+
+
+def role_of(kind: str, name: str | None, by_role: Mapping[str, tuple[str, ...]]) -> str:
+    """The role of the agent or table ``name``, or :class:`NoRole`."""
+    role = next((r for r, names in by_role.items() if name in names), None)
+    if role is None:
+        raise NoRole(f"{kind} {name!r} belongs to no role: add its pinned name to "
+                     f"logiflow/roles.py ({'AGENTS' if kind == 'agent' else 'TABLES'})")
+    return role
 
 
 class TableNotHere(LookupError):

@@ -169,3 +169,11 @@ def test_split_offsets_copies_the_all_group_s_offsets_only_where_a_role_group_ha
         ("lf-invoicing", "routing.events", 1): ("nothing", None),
         ("lf-dlq", "logiflow.dlq", 0): ("nothing", None),
     }
+
+
+def test_an_agent_or_table_without_a_role_is_refused_at_declaration():
+    app = create_app(Settings.from_env({}))
+    with pytest.raises(roles.NoRole, match=r"logiflow/roles\.py"):
+        app.Table("unlisted", key_type=str)
+    with pytest.raises(roles.NoRole, match="AGENTS"):
+        app.agent(app.app_topics.route_requests, name="unlisted_agent")
