@@ -209,6 +209,11 @@ def test_a_routing_worker_shows_the_dlq_that_a_dlq_worker_indexes(
         assert dlq_worker["url"] == dlq.web and dlq_worker["recovering"] is False
         assert system["roles"]["dlq"]["state"] == "Stable" and not system["roles"]["dlq"]["recovering"]
         assert system["roles"]["invoicing"]["workers"] == []  # none started: shown, not hidden
+        with urllib.request.urlopen(routing.web + "/metrics", timeout=30) as resp:
+            text = resp.read().decode()
+        assert "logiflow_events_processed" in text and "logiflow_dlq_depth" not in text  # not its table
+        with urllib.request.urlopen(dlq.web + "/metrics", timeout=30) as resp:
+            assert "logiflow_dlq_depth 2" in resp.read().decode()
         for w in (routing, dlq):
             assert_no_unexpected_failures(w)
     finally:
