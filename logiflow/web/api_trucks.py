@@ -10,6 +10,7 @@ is asked. Table values are read, never changed: the answers are new dicts
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from faust.web import Request, View
@@ -64,19 +65,21 @@ async def truck(self: View, request: Request, truck: str) -> Any:
 
     if held(truck_routes) and held(truck_invoices):  # role all: one owner holds both
         return await answer_from_owner(self, request, truck_routes, partition, local)
-    values: dict[str, Json | None] = {}
-    parts: dict[str, Json] = {}
-    for name, table in PARTS.items():
-        async def here(table: Any = table) -> Json:
+    async def part(name: str, table: Any) -> tuple[Json | None, Json]:
+        async def here() -> Json:
             return {"value": table.get(truck_id)}
 
         try:
             body = await value_from_owner(request, table, partition,
                                           f"/api/trucks/{truck_id}/{name}", here)
         except Unavailable as exc:
-            values[name], parts[name] = None, {"error": exc.message}
-            continue
-        values[name], parts[name] = body.get("value"), {"servedBy": body.get("servedBy")}
+            return None, {"error": exc.message}
+        return body.get("value"), {"servedBy": body.get("servedBy")}
+
+    # The routing owner and the invoicing owner, asked at the same time.
+    answers = await asyncio.gather(*(part(name, table) for name, table in PARTS.items()))
+    values = {name: value for name, (value, _) in zip(PARTS, answers, strict=True)}
+    parts = {name: p for name, (_, p) in zip(PARTS, answers, strict=True)}
     if all("error" in p for p in parts.values()):
         raise Unavailable("neither the routing nor the invoicing owner answered",
                           partition=partition, parts=parts)

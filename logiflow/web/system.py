@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 from logiflow import roles
 from logiflow.kafka.groups import Group, read_groups
 from logiflow.settings import Settings
+from logiflow.web.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,9 @@ class System:
                 except (KafkaError, OSError, TimeoutError) as exc:
                     log.warning("web: consumer groups unavailable: %r", exc)
                     if not self._groups:
-                        raise
-                    return self._groups
+                        raise Unavailable(f"Kafka's consumer groups unavailable: "
+                                          f"{type(exc).__name__}") from exc
+                    return self._groups  # the last answer, rather than none
                 self._groups, self._read_at = fresh, time.monotonic()
                 self._sample(fresh)
             return self._groups
