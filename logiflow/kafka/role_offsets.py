@@ -7,9 +7,9 @@ the topics would be processed again (idempotently, but it takes time). This comm
 role workers start where the ``all`` workers stopped.
 
 Safe by construction: a dry run unless ``--apply``; a role group that already has a committed
-offset for a partition keeps it (never moved back or forth); Kafka itself refuses the commit
-while workers of the role run (only an empty group accepts offsets from outside), so stop
-every worker first. Tables need nothing: their changelogs keep their names.
+offset for a partition keeps it (never moved back or forth); nothing is committed while a role
+group has workers (Kafka would refuse it anyway: only an empty group takes offsets from
+outside), so stop every worker first. Tables need nothing: their changelogs keep their names.
 """
 
 from __future__ import annotations
@@ -23,8 +23,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import OffsetAndMetadata
 
 from logiflow import roles
+from logiflow.errors import LogiflowError
 from logiflow.kafka import security
+from logiflow.kafka.groups import read_groups
 from logiflow.settings import Settings
+
+
+class GroupsRunning(LogiflowError):
+    """Workers of a role run: Kafka takes offsets only for an empty group. Operator: stop them."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,13 @@ async def split_offsets(settings: Settings, apply: bool) -> list[Copy]:
     finally:
         await admin.close()
     copies = plan(settings, source, existing)
-    if apply:
+    if apply and any(c.action == "copy" for c in copies):
+        groups = await read_groups(settings, {c.group: [] for c in copies if c.action == "copy"})
+        running = {g: len(v.members) for g, v in groups.items() if v.state not in ("Empty", "Dead")}
+        if running:
+            raise GroupsRunning("stop every worker first; still running: " + ", ".join(
+                f"{g} ({n} worker{'s' * (n != 1)})" for g, n in sorted(running.items()))
+                + " (a stopped worker stays a member for LOGIFLOW_SESSION_TIMEOUT_S)")
         for group in sorted({c.group for c in copies if c.action == "copy"}):
             mine = {c.tp: OffsetAndMetadata(c.offset, "") for c in copies
                     if c.group == group and c.action == "copy" and c.offset is not None}
@@ -97,6 +109,8 @@ def split_offsets_command(apply: bool) -> None:
     settings = Settings.from_env()
     try:
         copies = asyncio.run(split_offsets(settings, apply))
+    except GroupsRunning as exc:
+        raise click.ClickException(str(exc)) from exc
     except Exception as exc:
         raise click.ClickException(f"could not copy the offsets: {exc!r} (are workers of a role "
                                    f"still running? stop them first)") from exc
