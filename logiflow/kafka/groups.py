@@ -14,6 +14,7 @@ worker of another role owns a partition, with no registry of its own: the same d
 from __future__ import annotations
 
 import json
+import struct
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,7 +73,7 @@ def decode_member(assignment: bytes, client_host: str = "") -> Member | None:
     try:
         decoded = ConsumerProtocolMemberAssignment.decode(assignment)
         meta = json.loads(zlib.decompress(decoded.user_data))
-    except (ValueError, zlib.error, TypeError, EOFError):
+    except (ValueError, zlib.error, TypeError, EOFError, struct.error):
         return None
     if not isinstance(meta, dict) or not isinstance(meta.get("url"), str):
         return None

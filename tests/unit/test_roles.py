@@ -10,6 +10,8 @@ import faust
 import pytest
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from faust.assignor.client_assignment import ClientAssignment, ClientMetadata
+from hypothesis import given
+from hypothesis import strategies as st
 
 from logiflow import roles, topics
 from logiflow.__main__ import _take_role
@@ -177,3 +179,9 @@ def test_an_agent_or_table_without_a_role_is_refused_at_declaration():
         app.Table("unlisted", key_type=str)
     with pytest.raises(roles.NoRole, match="AGENTS"):
         app.agent(app.app_topics.route_requests, name="unlisted_agent")
+
+
+@given(st.binary(max_size=300))
+def test_any_bytes_in_a_member_assignment_give_a_member_or_none_never_an_error(raw):
+    member = decode_member(raw)
+    assert member is None or isinstance(member.url, str)
