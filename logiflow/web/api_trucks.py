@@ -31,7 +31,8 @@ async def trucks(self: View, request: Request) -> Json:
     q, limit = p.text("q"), p.integer("limit", 100, 1, 1000)
     rows, matched = panels.search_trucks(local_items(truck_routes), local_items(truck_invoices),
                                          q, limit)
-    return {"q": q or "", "matched": matched, "trucks": rows, "covers": covers()}
+    return {"q": q or "", "matched": matched, "trucks": rows, "covers": covers(),
+            "role": app.settings.role}
 
 
 def local_items(table: Any) -> dict[str, Json]:

@@ -250,6 +250,7 @@ function renderSystem(s) {
 
 function renderTrucks(data) {
   $("truck-count").textContent = `${data.matched} truck(s) on this worker's partitions`
+    + (data.role && data.role !== "all" ? ` (its ${data.role} table only: open a truck for all of it)` : "")
     + (data.matched > data.trucks.length ? `, first ${data.trucks.length} shown` : "");
   fill($("truck-rows"), data.trucks.length ? data.trucks.map((t) => el("tr", {},
     el("td", {}, truckLink(t.truckId)), el("td", { class: "num" }, fmtNum(t.routes)),
