@@ -4,6 +4,12 @@
 and dependency container (``app.deps``), so two apps built with different settings never touch
 each other's topics or renderers. Faust's command line needs a module-level ``app``; building it
 reads the environment and nothing else (no folder is created, no file read, nothing connects).
+
+Roles (:mod:`logiflow.roles`, ``LOGIFLOW_ROLE``): the app's id is the role's consumer group, and
+:meth:`LogiflowApp.agent` and :meth:`LogiflowApp.Table` declare only the agents and tables of
+the worker's role (an agent of another role stays a plain function, a table of another role is
+an :class:`~logiflow.roles.AbsentTable`), so ``agents/`` and ``tables/`` need no role logic.
+Every table's changelog keeps the name ``<LOGIFLOW_APP_ID>-<table>-changelog`` whatever the role.
 """
 
 from __future__ import annotations
@@ -11,9 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Iterable
+from typing import Any
 
 import faust
+from faust.app.base import SCAN_IGNORE
 
+from logiflow import roles
 from logiflow.bootstrap import Deps, build_deps
 from logiflow.kafka.admin import COMPACTED, TopicSpec, ensure_topics
 from logiflow.kafka.security import faust_credentials
@@ -30,6 +40,38 @@ class LogiflowApp(faust.App):
     app_topics: AppTopics
     settings: Settings
     broker_watch: BrokerWatch
+
+    def agent(self, channel: Any = None, *, name: str | None = None, **kwargs: Any) -> Any:
+        """Faust's ``app.agent``, except that an agent of a role this worker does not run is
+        left undeclared (the decorator returns the function as it is)."""
+        role = roles.role_of_agent(name)  # every agent has a pinned name and a role
+        if not roles.runs(self.settings.role, role):
+            return lambda fun: fun
+        return super().agent(channel, name=name, **kwargs)
+
+    def Table(self, name: str, *, default: Any = None, window: Any = None,
+              partitions: int | None = None, help: str | None = None, **kwargs: Any) -> Any:
+        """Faust's ``app.Table`` with the changelog topic name pinned to the app id (not the
+        role's group id); a table of a role this worker does not run is only an AbsentTable."""
+        role = roles.role_of_table(name)
+        changelog = roles.changelog_topic(self.settings.app_id, name)
+        if not roles.runs(self.settings.role, role):
+            return roles.AbsentTable(name, role, changelog, partitions)
+        table_type: Any = self.conf.Table  # what Faust's own app.Table builds
+        table = table_type(self, name=name, default=default, beacon=self.tables.beacon,
+                           partitions=partitions, help=help, **kwargs)
+        # A clone keeps every setting Faust gave the changelog (compacted, internal, no acks...).
+        table.changelog_topic = table.changelog_topic.clone(topics=[changelog], root=None)
+        self.tables.add(table)
+        return table.using_window(window) if window else table
+
+    def discover(self, *extra_modules: str, categories: Any = None,
+                 ignore: Iterable[Any] = SCAN_IGNORE) -> None:
+        """Faust's autodiscovery (it imports every module of ``logiflow``), except the PDF
+        adapter on a worker that does not invoice: only renderer processes need reportlab."""
+        if not roles.runs(self.settings.role, roles.INVOICING):
+            ignore = [*ignore, *INVOICING_ONLY_MODULES]
+        super().discover(*extra_modules, categories=categories, ignore=ignore)
 
     async def on_first_start(self) -> None:
         # Faust creates its data folder here, but not the folders above it.
@@ -81,6 +123,8 @@ class LogiflowApp(faust.App):
 
 
 STOP_GRACE_S = 6.0
+# The one module that imports reportlab (renderer processes import it themselves).
+INVOICING_ONLY_MODULES = ("logiflow.adapters.pdf",)
 
 
 def _exit_now() -> None:
@@ -92,11 +136,11 @@ def _exit_now() -> None:
 
 def create_app(settings: Settings) -> LogiflowApp:
     app = LogiflowApp(
-        settings.app_id,
+        settings.group_id,  # the role's consumer group (the app id itself for role all)
         broker=settings.broker,
         broker_credentials=faust_credentials(settings),  # SASL/TLS: logiflow.kafka.security
         store=settings.store,
-        datadir=str((settings.data_dir / settings.app_id).absolute()),
+        datadir=str((settings.data_dir / settings.group_id).absolute()),
         autodiscover=["agents", "tables", "logiflow.web"],
         origin="logiflow",
         # Values stay raw bytes end to end: our decoders see exactly what producers sent (so

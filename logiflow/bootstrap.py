@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from logiflow import topics
+from logiflow import roles, topics
 from logiflow.domain.geo import Gazetteer
 from logiflow.domain.invoice import Party, Rates
 from logiflow.domain.routing import RoutingParams
@@ -94,19 +94,29 @@ class Deps:
     def breakers(self) -> list[CircuitBreaker]:
         return [p.breaker for p in self.policies.values()]
 
+    @property
+    def invoicing(self) -> bool:
+        """Whether this worker's role invoices: only then are renderers and the store started."""
+        return roles.runs(self.settings.role, roles.INVOICING)
+
     async def start(self) -> None:
-        """Load reference data and start the adapters that own processes. Idempotent."""
+        """Load reference data and start the adapters that own processes. Idempotent.
+
+        A worker that does not invoice never starts renderer processes (nor imports reportlab).
+        """
         if not self._started:
             _ = self.gazetteer
-            swept = await asyncio.to_thread(self.store.sweep)
-            if swept:
-                log.info("removed %d temporary files of interrupted invoice writes", swept)
-            await self.renderer.start()
+            if self.invoicing:
+                swept = await asyncio.to_thread(self.store.sweep)
+                if swept:
+                    log.info("removed %d temporary files of interrupted invoice writes", swept)
+                await self.renderer.start()
             self._started = True
 
     async def stop(self) -> None:
         if self._started:
-            await self.renderer.stop()
+            if self.invoicing:
+                await self.renderer.stop()
             self._started = False
 
 

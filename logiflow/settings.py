@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from logiflow import topics
+from logiflow import roles, topics
 from logiflow.errors import ConfigError
 
 
@@ -39,6 +39,11 @@ class Settings:
                            "Kafka bootstrap servers, Faust URL form (kafka://host:port;host2:port).")
     app_id: str = _setting("LOGIFLOW_APP_ID", "logiflow",
                            "Faust app id: consumer group and prefix of changelog topics.")
+    role: str = _setting("LOGIFLOW_ROLE", "all",
+                         "What this worker runs: all (every agent and table, consumer group "
+                         "LOGIFLOW_APP_ID) or one role, routing, invoicing or dlq (its agent and "
+                         "tables only, consumer group <app id>-<role>; more workers of a role "
+                         "share its partitions). `logiflow worker --role` sets it.")
     topic_prefix: str = _setting("LOGIFLOW_TOPIC_PREFIX", "",
                                  "Prepended to every topic name (isolates test runs); empty in production.")
     partitions: int = _setting("LOGIFLOW_PARTITIONS", 4,
@@ -201,6 +206,7 @@ class Settings:
             raise ConfigError(f"LOGIFLOW_RETRY_BASE_S must not be negative, got {self.retry_base_s}")
         if self.avg_speed_kmh <= 0 or self.road_factor < 1:
             raise ConfigError("LOGIFLOW_AVG_SPEED_KMH must be > 0 and LOGIFLOW_ROAD_FACTOR >= 1")
+        roles.parse(self.role)
         from logiflow.kafka import security
 
         security.validate(self)
@@ -231,6 +237,11 @@ class Settings:
     def group_instance_id(self) -> str:
         """The static membership id (``LOGIFLOW_INSTANCE_ID``, or host name and web port)."""
         return self.instance_id or f"{socket.gethostname()}-{self.web_port}"
+
+    @property
+    def group_id(self) -> str:
+        """This worker's consumer group and Faust app id (:func:`logiflow.roles.group_id`)."""
+        return roles.group_id(self.app_id, self.role)
 
     @property
     def advertised_url(self) -> str:

@@ -169,7 +169,7 @@ class FailurePolicy:
                           attempts: int, first_ms: int, last_ms: int) -> None:
         """Send the DLQ record and wait for the broker's ack, retrying until it is safe."""
         failure = dlq.Failure(
-            source=source, group=self.settings.app_id, agent=self.agent, kind=kind,
+            source=source, group=self.settings.group_id, agent=self.agent, kind=kind,
             reason=reason, error_class=type(exc).__name__, error_message=str(exc),
             stacktrace="".join(traceback.format_exception(exc)), attempts=attempts,
             first_failure_ms=first_ms, last_failure_ms=last_ms, version=__version__,

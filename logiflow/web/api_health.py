@@ -5,6 +5,7 @@ Fields and metric names: ``docs/web-api.md``.
 
 from __future__ import annotations
 
+import sys
 import time
 
 from faust.web import Request, Response, View
@@ -46,7 +47,10 @@ async def health(self: View, request: Request) -> Json:
         "version": __version__,
         "kafkaVersion": kafka_version(),
         "readOnly": read_only(),
-        "renderer": panels.renderer_health(app.deps.renderer.stats()),
+        "renderer": (panels.renderer_health(app.deps.renderer.stats()) if app.deps.invoicing
+                     else {"workers": 0, "alive": 0}),  # this role starts no renderer
+        # A worker that does not invoice must not load the PDF library (renderers import it).
+        "reportlabLoaded": "reportlab" in sys.modules,
         "uptimeS": round(time.time() - STARTED, 1),
     }
 

@@ -1,6 +1,7 @@
 """``GET /api/overview``: the flow panel (totals, counters, events/s, latency, lag, breakers).
 
-Totals cover the truck tables this worker holds (``covers`` says which partitions); the rest is
+Totals cover the truck tables this worker holds (``covers`` says which partitions; a worker of
+one role holds only that role's tables: ``/api/system`` sums every role's workers); the rest is
 this worker's own metrics, consumer and renderer. Fields: ``docs/web-api.md``.
 """
 
@@ -12,6 +13,7 @@ from faust.web import Request, View
 
 from logiflow.app import app
 from logiflow.web import panels
+from logiflow.web.api_trucks import covers, local_items
 from logiflow.web.http import Json, json_endpoint, query, read_only, worker_info
 from logiflow.web.worker import status
 from tables.trucks import truck_invoices, truck_routes
@@ -29,10 +31,10 @@ async def overview(self: View, request: Request) -> Json:
     return {
         "generatedAt": int(time.time() * 1000),
         "worker": worker_info(),
-        "covers": status.coverage(truck_routes),
+        "covers": covers(),
         "readOnly": read_only(),
-        "totals": panels.totals(truck_routes.values(), truck_invoices.values(),
-                                deps.settings.currency),
+        "totals": panels.totals(local_items(truck_routes).values(),
+                                local_items(truck_invoices).values(), deps.settings.currency),
         "processed": {a: metrics.processed.get(a, 0) for a in panels.AGENTS} | snapshot["processed"],
         "deadLettered": snapshot["deadLettered"],
         "retries": snapshot["retries"],

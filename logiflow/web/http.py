@@ -4,7 +4,8 @@ JSON responses and the mapping of errors to them (:func:`json_endpoint`: every e
 ``{"error": ..., "status": ...}``, a bad parameter a 400, never a 500), query and body parsing,
 this worker's identity, the bearer-token check of the state-changing endpoints, and answering
 per-partition requests from the worker that owns the partition (:func:`answer_from_owner`, with
-the owner found by :mod:`logiflow.web.owners`).
+the owner found by :mod:`logiflow.web.owners`; a table of another role is owned by a worker of
+that role, found in its consumer group by :mod:`logiflow.web.system`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from yarl import URL
 
 from logiflow import __version__
 from logiflow.app import app
+from logiflow.roles import AbsentTable
 from logiflow.web import params
 from logiflow.web.errors import ApiError, BadRequest, ReadOnly, Unauthorized, Unavailable
-from logiflow.web.owners import HOP_HEADER, decide
+from logiflow.web.owners import HOP_HEADER, Decision, decide
+from logiflow.web.worker import system
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ def me() -> str:
 
 def worker_info() -> Json:
     return {"workerId": me(), "appId": app.conf.id, "url": me(), "pid": os.getpid(),
-            "version": __version__}
+            "version": __version__, "role": app.settings.role, "group": app.conf.id}
 
 
 def read_only() -> bool:
@@ -116,18 +119,37 @@ def require_token(request: Request) -> None:
 
 # --- the worker that owns the data ---------------------------------------------------------
 
+def held(table: Any) -> bool:
+    """Whether this worker's role runs ``table`` (else it is an AbsentTable: ask its role)."""
+    return not isinstance(table, AbsentTable)
+
+
 def owns(table: Any, partition: int) -> bool:
     """Whether this worker answers for ``table``'s ``partition`` itself."""
+    if not held(table):
+        return False
     topic = table.changelog_topic.get_topic_name()
     return decide(app.router.table_metadata(table.name), topic, partition, me(), None).action == "local"
+
+
+async def locate(request: Request, table: Any, partition: int) -> Decision:
+    """Where ``table``'s ``partition`` is answered: here, by a worker of this group (Faust's
+    assignor metadata) or by a worker of the table's role (its consumer group, from Kafka)."""
+    topic = table.changelog_topic.get_topic_name()
+    hop = request.headers.get(HOP_HEADER)
+    if held(table):
+        return decide(app.router.table_metadata(table.name), topic, partition, me(), hop)
+    decision = decide(await system.distribution(table.role, topic), topic, partition, me(), hop)
+    if decision.action == "local":  # no metadata: no worker of that role is up
+        return Decision("unavailable", None, f"no {table.role} worker holds {table.name} "
+                                             f"partition {partition}")
+    return decision
 
 
 async def answer_from_owner(view: View, request: Request, table: Any, partition: int,
                             local: Callable[[], Awaitable[Any]]) -> Any:
     """Answer locally if this worker owns ``table``'s ``partition``, else forward to the owner."""
-    topic = table.changelog_topic.get_topic_name()
-    decision = decide(app.router.table_metadata(table.name), topic, partition, me(),
-                      request.headers.get(HOP_HEADER))
+    decision = await locate(request, table, partition)
     if decision.action == "local":
         result = await local()
         if isinstance(result, dict):
@@ -144,5 +166,33 @@ async def answer_from_owner(view: View, request: Request, table: Any, partition:
             return view.bytes(body, content_type=resp.content_type, status=resp.status,
                               headers=dict(API_HEADERS))
     except (aiohttp.ClientError, TimeoutError) as exc:
+        system.invalidate()
+        raise Unavailable(f"the owner {decision.url} did not answer: {type(exc).__name__}",
+                          partition=partition, owner=decision.url) from exc
+
+
+async def value_from_owner(request: Request, table: Any, partition: int, path: str,
+                           local: Callable[[], Awaitable[Json]]) -> Json:
+    """``local()`` if this worker owns ``table``'s ``partition``, else the owner's JSON answer
+    at ``path`` (a 404 there is ``{}``). Raises :class:`Unavailable` when no owner answers."""
+    decision = await locate(request, table, partition)
+    if decision.action == "local":
+        return {**await local(), "servedBy": me()}
+    if decision.action == "unavailable" or decision.url is None:
+        raise Unavailable(decision.reason, partition=partition)
+    try:
+        async with app.http_client.get(
+                URL(decision.url).origin().with_path(path),
+                headers={HOP_HEADER: me(), "Accept": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=FORWARD_TIMEOUT_S)) as resp:
+            if resp.status == 404:
+                return {"servedBy": decision.url}
+            if resp.status != 200:
+                raise Unavailable(f"the owner {decision.url} answered {resp.status}",
+                                  partition=partition, owner=decision.url)
+            body = await resp.json()
+            return body if isinstance(body, dict) else {}
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        system.invalidate()
         raise Unavailable(f"the owner {decision.url} did not answer: {type(exc).__name__}",
                           partition=partition, owner=decision.url) from exc

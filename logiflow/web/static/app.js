@@ -117,15 +117,12 @@ function renderOverview(o) {
   setReadOnly(o.readOnly);
   const c = o.covers;
   const others = c.allWorkers.filter((w) => w.url !== o.worker.url).map((w) => w.url);
-  $("covers").textContent = `Totals cover this worker (${o.worker.workerId}): partitions `
-    + `${c.tablePartitions.join(", ") || "none"} of ${c.partitionsTotal}`
-    + (others.length ? `; other workers: ${others.join(", ")}` : "; no other workers");
-  const t = o.totals;
-  setText("total-trucks", fmtNum(t.trucks));
-  setText("total-routes", fmtNum(t.routes));
-  setText("total-km", fmtNum(t.km));
-  setText("total-invoices", fmtNum(t.invoices));
-  setText("total-revenue", `${Number(t.revenue).toLocaleString("en", { minimumFractionDigits: 2 })} ${t.currency}`);
+  if (o.worker.role === "all") {
+    $("covers").textContent = `Totals cover this worker (${o.worker.workerId}): partitions `
+      + `${c.tablePartitions.join(", ") || "none"} of ${c.partitionsTotal}`
+      + (others.length ? `; other workers: ${others.join(", ")}` : "; no other workers");
+    renderTotals(o.totals);
+  }  // a worker of one role holds only its tables: the totals come from /api/system instead
   setText("latency", `${fmtSeconds(o.latency.lastS)} / ${o.latency.p95S === null ? "–" : "≤ " + o.latency.p95S + " s"}`);
   setText("lag-total", fmtNum(o.lagTotal));
 
@@ -151,6 +148,14 @@ function renderOverview(o) {
     el("td", { class: "num" + (r.lag ? " warn" : "") }, fmtNum(r.lag)))) : [emptyRow(6, "no partitions assigned")]);
 
   drawChart(o.rates);
+}
+
+function renderTotals(t) {
+  setText("total-trucks", fmtNum(t.trucks));
+  setText("total-routes", fmtNum(t.routes));
+  setText("total-km", fmtNum(t.km));
+  setText("total-invoices", fmtNum(t.invoices));
+  setText("total-revenue", `${Number(t.revenue).toLocaleString("en", { minimumFractionDigits: 2 })} ${t.currency}`);
 }
 
 function drawChart(rates) {
@@ -210,10 +215,42 @@ function niceCeil(v) {
   return 10 * p;
 }
 
+// --- deployment: every role's group, from any worker --------------------------------------
+
+function roleTotals(role, t) {
+  if (role === "routing") return `${fmtNum(t.trucks)} trucks, ${fmtNum(t.routes)} routes, ${fmtNum(t.km)} km`;
+  if (role === "invoicing") return `${fmtNum(t.invoices)} invoices, ${t.revenue || "0.00"} ${t.currency || ""}`;
+  return `DLQ: ${fmtNum(t.entries)} in the index, ${fmtNum(t.depth)} open`;
+}
+
+function renderSystem(s) {
+  const t = s.totals;
+  if (s.worker.role !== "all") {
+    $("covers").textContent = `Totals cover the whole system: every role's workers (see Deployment); `
+      + `this worker (${s.worker.workerId}) runs ${s.worker.role}`;
+    renderTotals(t);
+  }
+  $("system-note").textContent = `Whole system (asked of ${s.worker.workerId}, role ${s.worker.role}): `
+    + `${fmtNum(t.routes)} routes, ${fmtNum(t.invoices)} invoices, ${fmtNum(t.dlqDepth)} open DLQ entries, `
+    + `backlog ${fmtNum(t.lagTotal)}`;
+  fill($("system-rows"), Object.entries(s.roles).map(([role, r]) => el("tr", { id: `role-${role}` },
+    cell(role),
+    el("td", {}, r.group, " ", badge(r.state, r.state === "Stable" ? "ok" : "warn")),
+    el("td", {}, r.workers.length
+      ? r.workers.map((w) => `${w.url}: ${w.partitions.join(", ") || "none"}`
+        + (w.recovering ? " (recovering tables)" : w.rebalancing ? " (rebalancing)" : "")).join("; ")
+      : el("span", { class: "muted" }, "no worker")),
+    el("td", { class: "num" + (r.lagTotal ? " warn" : "") }, fmtNum(r.lagTotal)),
+    el("td", { class: "num" }, r.drainRatePerS === null ? "–" : `${fmtNum(r.drainRatePerS)}/s`),
+    el("td", { class: "num" }, fmtAge(r.drainSeconds)),
+    el("td", {}, roleTotals(role, r.totals), r.complete ? "" : el("span", { class: "muted" }, " (partial)")))));
+}
+
 // --- trucks --------------------------------------------------------------------------------
 
 function renderTrucks(data) {
   $("truck-count").textContent = `${data.matched} truck(s) on this worker's partitions`
+    + (data.role && data.role !== "all" ? ` (its ${data.role} table only: open a truck for all of it)` : "")
     + (data.matched > data.trucks.length ? `, first ${data.trucks.length} shown` : "");
   fill($("truck-rows"), data.trucks.length ? data.trucks.map((t) => el("tr", {},
     el("td", {}, truckLink(t.truckId)), el("td", { class: "num" }, fmtNum(t.routes)),
@@ -235,7 +272,10 @@ async function refreshTruckPage(truckId) {
     return;
   }
   $("truck-error").hidden = true;
-  $("truck-served").textContent = `partition ${t.partition}, answered by ${t.servedBy}`;
+  const parts = t.parts ? Object.entries(t.parts).map(([name, p]) => (p.error
+    ? `${name}: unavailable (${p.error})` : `${name} from ${p.servedBy}`)).join("; ") : "";
+  $("truck-served").textContent = `partition ${t.partition}, answered by ${t.servedBy}`
+    + (parts ? ` (${parts})` : "");
   const card = (label, value, id) => el("div", { class: "card" }, el("span", { class: "label" }, label),
     el("span", { class: "value", id }, value));
   fill($("truck-cards"), [
@@ -365,11 +405,13 @@ function renderHealth(h) {
     ["Status", badge(h.status, h.status === "ok" ? "ok" : "bad")],
     ["Broker", `${h.broker.reachable ? "reachable" : "unreachable"} (${h.broker.bootstrapServers}, ${h.broker.brokers} broker(s))`
       + (h.broker.error ? ` ${h.broker.error}` : "")],
-    ["Worker", h.worker.workerId], ["App id", h.worker.appId], ["Process", h.worker.pid],
+    ["Worker", h.worker.workerId], ["Role", h.worker.role], ["App id (consumer group)", h.worker.appId],
+    ["Process", h.worker.pid],
     ["Partitions assigned", parts.length ? el("ul", { class: "plain" }, ...parts.map((p) => el("li", {}, p))) : "none"],
     ["Rebalancing", h.rebalancing ? "yes" : "no"],
     ["LogiFlow version", h.version], ["Kafka version", h.kafkaVersion],
-    ["PDF renderers", `${h.renderer.alive ?? "–"} of ${h.renderer.workers ?? "–"} alive`],
+    ["PDF renderers", h.renderer.workers === 0 ? "none (this role does not invoice)"
+      : `${h.renderer.alive ?? "–"} of ${h.renderer.workers ?? "–"} alive`],
     ["Mode", h.readOnly ? "read-only (no API token set)" : "replay/discard enabled with the API token"],
     ["Uptime", fmtAge(h.uptimeS)],
   ];
@@ -434,6 +476,7 @@ async function refresh() {
       const q = state.truckQuery ? `?q=${encodeURIComponent(state.truckQuery)}` : "";
       const jobs = [
         guard(api("/api/overview").then(renderOverview)),
+        guard(api("/api/system").then(renderSystem)),
         guard(api(`/api/trucks${q}`).then(renderTrucks)),
         guard(api("/api/invoices/recent?limit=15").then(renderInvoices)),
         guard(api("/api/dlq/summary").then(renderDlqSummary)),
