@@ -17,11 +17,12 @@ found on the tail of ``invoice.events`` (:mod:`logiflow.processing.published`): 
 announced again.
 
 Pipelined: events are taken in small batches (each acked only once it is processed), decoded
-and priced once, and their PDFs rendered and stored ahead
-(:mod:`logiflow.processing.render_ahead`), so the renderers and the store work on the next
-invoices while this one is announced. Each event is still
-handled on its own, in order, under its own event context (table writes go to its partition),
-with the failure policy applied per event.
+and priced once, their PDFs rendered and stored ahead
+(:mod:`logiflow.processing.render_ahead`), and each InvoiceGenerated sent as soon as its PDF is
+stored, its broker ack awaited by the handler (:mod:`logiflow.processing.announce_ahead`), so
+the renderers, the store and the broker work on the next invoices while this one is recorded.
+Each event is still handled on its own, in order, under its own event context (table writes go
+to its partition), with the failure policy applied per event.
 """
 
 import functools
@@ -36,6 +37,7 @@ from logiflow.domain.invoice import invoice_generated
 from logiflow.domain.model import InvoiceGenerated, SourceRecord
 from logiflow.domain.trucks import apply_invoice, issued_record, lost_truck_write
 from logiflow.errors import WorkerStopping
+from logiflow.processing.announce_ahead import AnnounceAhead, Pending
 from logiflow.processing.batches import ack
 from logiflow.processing.failure_policy import source_of
 from logiflow.processing.faust_compat import abandon_unacked, set_current_event
@@ -57,6 +59,22 @@ async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
         read_tail=lambda partition: deps.event_log.tail(out_topic, partition, settings.dedupe_tail),
         generation=lambda: app.consumer_generation_id)
 
+    async def eligible(event: Any, p: Prepared) -> bool:
+        """To be announced: not issued, not on the tail of invoice.events."""
+        if issued(event, p):
+            return False
+        assert p.invoice is not None
+        return not await published.announced(p.source.partition, p.invoice.invoice_id)
+
+    async def send_ahead(p: Prepared) -> Pending:
+        assert p.invoice is not None and p.route is not None
+        generated = invoice_generated(p.invoice, await ahead.stored(p.invoice))
+        acked = await deps.publisher.send_soon(out_topic, p.route.truck_id.encode(),
+                                               encode_invoice_generated(generated))
+        return generated, acked
+
+    announcing = AnnounceAhead(eligible, send_ahead)
+
     def record(generated: InvoiceGenerated, truck_id: str, offset: int) -> float:
         now = time.time()
         invoices_issued[generated.invoice_id] = issued_record(
@@ -75,6 +93,13 @@ async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
                 truck_invoices[truck] = apply_invoice(truck_invoices.get(truck),
                                                       invoice_generated(p.invoice, ""), offset)
             deps.metrics.mark_duplicate(topics.GENERATE_INVOICES)
+            return
+        sent = await announcing.take(invoice_id)
+        if sent is not None:  # announced ahead: once the broker has it, it is issued
+            generated, acked = sent
+            await acked
+            now = record(generated, truck, offset)
+            deps.metrics.observe_latency(max(0.0, now - p.route.timestamp_ms / 1000))
             return
         generated = invoice_generated(p.invoice, await ahead.stored(p.invoice))
         if await published.announced(p.source.partition, invoice_id):
@@ -99,6 +124,7 @@ async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
             # Each PDF of the batch is looked up, rendered and stored by its own task, so the
             # renders and the store's fsyncs overlap instead of adding up per invoice.
             ahead.start([p for e, p in zip(events, batch, strict=True) if not issued(e, p)])
+            announcing.start(list(zip(events, batch, strict=True)))
             try:
                 for event, p in zip(events, batch, strict=True):
                     set_current_event(event)
@@ -106,6 +132,7 @@ async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
                     await ack(stream, event)  # done: only now may its offset be committed
                     yield outcome  # as in routing: Faust's test agents wait for it
             finally:
+                await announcing.drop()
                 await ahead.drop()
     except WorkerStopping as stop:
         # Shutdown while the renderer is down: the events in hand stay unacked, so they are

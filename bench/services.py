@@ -156,25 +156,32 @@ async def main(opts: argparse.Namespace) -> dict[str, Any]:
         result = {"measuredAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                   "requests": opts.requests, "invoices": opts.invoices,
                   "pinning": {"routing": opts.routing_cpus, "invoicing": opts.invoicing_cpus}}
-        result["isolation"] = await isolation(kafka, root, broker, opts, requests, events)
-        result["drain"] = await drain(kafka, root, broker, opts, events)
+        if opts.only in (None, "isolation"):
+            result["isolation"] = await isolation(kafka, root, broker, opts, requests, events)
+        if opts.only in (None, "drain"):
+            result["drain"] = await drain(kafka, root, broker, opts, events)
         return result
     finally:
         await kafka.stop()
 
 
 def render_text(r: dict[str, Any]) -> str:
-    i, d = r["isolation"], r["drain"]
-    return "\n".join([
-        f"services bench {r['measuredAt']}: {r['requests']} requests, {r['invoices']} route events",
-        f"isolation (routing on CPU {r['pinning']['routing']}, invoicing on CPU "
-        f"{r['pinning']['invoicing']}): routing alone {i['alone']['routedPerS']}/s, with an "
-        f"invoicing worker draining {i['withInvoicing']['routedPerS']}/s = {i['ratio']:.0%} "
-        f"(invoicing still draining: {i['withInvoicing']['invoicingStillDraining']})",
-        f"drain on CPUs {d['cpus']}: renderers alone {d['renderersAlonePerS']}/s; one invoicing "
-        f"worker {d['workers1']['invoicedPerS']}/s ({d['workers1']['ofRenderersAlone']:.0%}), "
-        f"two {d['workers2']['invoicedPerS']}/s ({d['workers2']['ofRenderersAlone']:.0%})",
-    ])
+    lines = [f"services bench {r['measuredAt']}: {r['requests']} requests, "
+             f"{r['invoices']} route events"]
+    if "isolation" in r:
+        i = r["isolation"]
+        lines.append(
+            f"isolation (routing on CPU {r['pinning']['routing']}, invoicing on CPU "
+            f"{r['pinning']['invoicing']}): routing alone {i['alone']['routedPerS']}/s, with an "
+            f"invoicing worker draining {i['withInvoicing']['routedPerS']}/s = {i['ratio']:.0%} "
+            f"(invoicing still draining: {i['withInvoicing']['invoicingStillDraining']})")
+    if "drain" in r:
+        d = r["drain"]
+        lines.append(
+            f"drain on CPUs {d['cpus']}: renderers alone {d['renderersAlonePerS']}/s; one "
+            f"invoicing worker {d['workers1']['invoicedPerS']}/s ({d['workers1']['ofRenderersAlone']:.0%}), "
+            f"two {d['workers2']['invoicedPerS']}/s ({d['workers2']['ofRenderersAlone']:.0%})")
+    return "\n".join(lines)
 
 
 def cli() -> None:
@@ -184,6 +191,7 @@ def cli() -> None:
     parser.add_argument("--invoices", type=int, default=20_000)
     parser.add_argument("--routing-cpus", default=str(min(cpus)))
     parser.add_argument("--invoicing-cpus", default=str(max(cpus)))
+    parser.add_argument("--only", choices=["isolation", "drain"], default=None)
     parser.add_argument("--drain-cpus", default=",".join(str(c) for c in sorted(cpus)))
     opts = parser.parse_args()
     result = asyncio.run(main(opts))

@@ -6,6 +6,7 @@ The dependency container (:mod:`logiflow.bootstrap`) wires one of each.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +23,12 @@ class Publisher(Protocol):
     async def send(self, topic: str, key: bytes | None, value: bytes, *,
                    headers: list[tuple[str, bytes]] | None = None,
                    timestamp_ms: int | None = None, wait: bool = False) -> None: ...
+
+    async def send_soon(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[None]:
+        """Send without waiting: the returned awaitable completes when the broker acknowledged
+        the record (raising :class:`~logiflow.errors.TransientFailure` if it was not). Records
+        sent this way to one partition are acknowledged in the order they were sent."""
+        ...
 
 
 class Renderer(Protocol):

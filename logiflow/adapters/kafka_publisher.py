@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -31,3 +32,17 @@ class FaustPublisher:
                 await fut
         except KafkaError as exc:
             raise TransientFailure(f"Kafka send to {topic} failed: {exc!r}") from exc
+
+    async def send_soon(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[None]:
+        try:
+            fut = await self.app.producer.send(topic, key, value, None, None, None)
+        except KafkaError as exc:
+            raise TransientFailure(f"Kafka send to {topic} failed: {exc!r}") from exc
+        return _acknowledged(fut, topic)
+
+
+async def _acknowledged(fut: Awaitable[Any], topic: str) -> None:
+    try:
+        await fut
+    except KafkaError as exc:
+        raise TransientFailure(f"Kafka send to {topic} failed: {exc!r}") from exc

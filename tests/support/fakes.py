@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 
 from logiflow.adapters.invoice_store import SUFFIX, check_invoice_id
@@ -166,6 +167,7 @@ class RecordingPublisher:
     def __init__(self) -> None:
         self.sent: list[dict[str, object]] = []
         self.fail_with: BaseException | None = None
+        self.fail_ack_with: BaseException | None = None  # send_soon: sent, then not acknowledged
         self.tails: list[tuple[str, int]] = []
 
     async def send(self, topic: str, key: bytes | None, value: bytes, *,
@@ -175,6 +177,21 @@ class RecordingPublisher:
             raise self.fail_with
         self.sent.append({"topic": topic, "key": key, "value": value, "headers": headers or [],
                           "timestamp_ms": timestamp_ms, "wait": wait})
+
+    async def send_soon(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[None]:
+        if self.fail_with is not None:
+            raise self.fail_with
+        message = {"topic": topic, "key": key, "value": value, "headers": [],
+                   "timestamp_ms": None, "wait": "soon"}
+        self.sent.append(message)
+        failure = self.fail_ack_with
+
+        async def acknowledged() -> None:
+            if failure is not None:
+                self.sent.remove(message)  # the broker never had it
+                raise failure
+
+        return acknowledged()
 
     def to(self, topic: str) -> list[dict[str, object]]:
         return [m for m in self.sent if m["topic"] == topic]
