@@ -62,8 +62,9 @@ def contestant_settings(runs: Runs, linger_ms: float, commit_s: float,
            "state": "dict", "batching": "getmany (all fetched); producer batches 16 KiB"}
     worker = {"client": faust, "linger": f"{linger} (Faust's default 0, LOGIFLOW_PRODUCER_LINGER_MS's 0)",
               "commit": f"{every} or 10,000 records (Faust defaults), acked records only",
-              "state": f"RocksDB table + changelog, one write per truck per batch of ≤ {routing_batch}",
-              "batching": f"noack_take({routing_batch}); producer batches 16 KiB"}
+              "state": f"RocksDB table + changelog, writes held and folded per truck, flushed at "
+                       f"{routing_batch} requests or LOGIFLOW_ROUTING_BATCH_WAIT_S",
+              "batching": "takes of ≤ 20 ms, each request sent at once; producer batches 16 KiB"}
     table = {
         "raw": raw,
         "rawWithChangelog": {**raw, "state": "dict + a changelog produce per event"},
