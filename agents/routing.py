@@ -6,14 +6,17 @@ State:    ``truck-routes`` (routes, km, last destination, ETA, last event time p
 On failure: poison input (bad JSON, missing fields, unknown places, key mismatch...) goes to the
 DLQ at once; a broker send error is retried, then dead-lettered; nothing stops the stream.
 
-Batched: requests are taken up to ``LOGIFLOW_ROUTING_BATCH`` at a time, or what arrived within
-``LOGIFLOW_ROUTING_BATCH_WAIT_S``. Each is still handled on its own, in order, with the failure
-policy applied per request; only the truck table writes are folded, one per truck per batch.
-The batch's requests are acked (their offsets may be committed) only once the whole batch is
-processed, table writes included: a worker stopped mid-batch gets them again.
+Per event, write-behind state (:mod:`logiflow.processing.write_behind`): each request is
+handled, and its RouteCalculated sent, as soon as it is queued (no wait to fill a batch), with
+the failure policy applied per request. Only the truck table writes are deferred, folded per
+truck, and flushed when ``LOGIFLOW_ROUTING_BATCH`` requests are held, after
+``LOGIFLOW_ROUTING_BATCH_WAIT_S``, or as soon as nothing more arrives; the requests are acked
+(their offsets may be committed) only after that flush: a worker stopped or killed before it
+gets them again.
 """
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from logiflow import topics
@@ -21,9 +24,10 @@ from logiflow.app import app
 from logiflow.domain.model import SourceRecord
 from logiflow.domain.routing import plan_route
 from logiflow.domain.trucks import TruckRoutes, apply_route
-from logiflow.processing.batches import BatchWrites, ack
+from logiflow.processing.batches import BatchWrites
 from logiflow.processing.failure_policy import source_of
 from logiflow.processing.faust_compat import set_current_event
+from logiflow.processing.write_behind import WriteBehind
 from logiflow.wire import decode_route_requested, encode_route_calculated
 from tables.trucks import truck_routes
 
@@ -41,13 +45,15 @@ async def calculate_routes(stream: Any) -> AsyncIterator[list[bool]]:
         await deps.publisher.send(out_topic, route.truck_id.encode(), encode_route_calculated(route))
         states.set(route.truck_id, apply_route(states.get(route.truck_id), route, source.offset))
 
-    async for events in stream.noack_take(settings.routing_batch, within=settings.routing_batch_wait_s):
-        outcomes = []
-        for event in events:
-            set_current_event(event)  # table reads and writes go to its partition
-            outcomes.append(await policy.run(source_of(event), handle))
-        states.flush()
-        await ack(stream, *events)
-        # The batch's outcomes (True processed, False dead-lettered), once its state is written:
-        # Faust's test agents wait for a yielded value; it costs nothing without sinks.
-        yield outcomes
+    held = WriteBehind(stream, [states], max_events=settings.routing_batch,
+                       max_age_s=settings.routing_batch_wait_s)
+    async with aclosing(held.batches(settings.routing_batch)) as batches:
+        async for events in batches:
+            outcomes = []
+            for event in events:
+                set_current_event(event)  # table reads and writes go to its partition
+                outcomes.append(await policy.run(source_of(event), handle))
+            # True processed, False dead-lettered; the writes are flushed and the events acked
+            # later (write_behind). Faust's test agents wait for a yielded value; it costs
+            # nothing without sinks.
+            yield outcomes

@@ -19,6 +19,19 @@ def vm_hwm_kb(pid: int | str) -> int | None:
     return None
 
 
+def cpu_s(pid: int | str = "self") -> float | None:
+    """CPU seconds (user + system, every thread) a live process has used so far; None if unreadable.
+
+    On a machine shared with other work, wall-clock rates swing with the load; CPU per event
+    is steadier, so the bench records it beside every rate.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -27,7 +27,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.procinfo import vm_hwm_kb
+from bench.procinfo import cpu_s, vm_hwm_kb
 from bench.work import PoisonMessage, RouteWork, Settings
 
 
@@ -43,6 +43,7 @@ async def run(source: str, sink: str, group: str, count: int, commit_interval: f
     await consumer.start()
     await producer.start()
     ready_ms = time.time() * 1000
+    ready_cpu = cpu_s() or 0.0
     state: dict[bytes, dict[str, Any]] = {}  # by truck id (the record key)
     pending: list[asyncio.Future[Any]] = []
     processed = rejected = 0
@@ -72,7 +73,7 @@ async def run(source: str, sink: str, group: str, count: int, commit_interval: f
         await producer.stop()
         await consumer.stop()
     return {"readyMs": ready_ms, "processed": processed, "rejected": rejected,
-            "trucks": len(state), "vmHwmKb": vm_hwm_kb("self")}
+            "trucks": len(state), "vmHwmKb": vm_hwm_kb("self"), "cpuS": (cpu_s() or 0.0) - ready_cpu}
 
 
 async def _commit(consumer: AIOKafkaConsumer, pending: list[asyncio.Future[Any]]) -> None:

@@ -210,6 +210,7 @@ class Bench:
         return {"eventsPerS": n / max(1e-3, (last - ready) / 1000),
                 "steadyEventsPerS": (n - 1) / max(1e-3, (last - first) / 1000),
                 "startupS": (first - ready) / 1000, "vmHwmKb": result["vmHwmKb"],
+                "cpuUsPerEvent": result["cpuS"] / n * 1e6,
                 **({"client": result["client"]} if "client" in result else {})}
 
     async def faust_routing(self, invoicing: str) -> dict[str, Any]:
@@ -244,6 +245,8 @@ class Bench:
                 "steadyEventsPerS": span.steady_rate,
                 "startupS": (span.first_ms - run["readyMs"]) / 1000,
                 "invoicesMeanwhile": invoiced,
+                # The worker's CPU (every thread, renderers excluded) per routed request.
+                "cpuUsPerEvent": run["cpuS"] / len(self.requests) * 1e6,
                 "breakerOpenAfterS": None if opened is None else (opened - run["readyMs"]) / 1000}
 
     async def faust_floor(self) -> dict[str, Any]:
@@ -315,16 +318,18 @@ class Bench:
         ``graceful=False`` kills it instead: a worker whose breaker is open waits for the
         dependency before it can shut down, and nothing of a bench worker needs saving.
         """
-        from bench.procinfo import vm_hwm_kb
+        from bench.procinfo import cpu_s, vm_hwm_kb
         from tests.support.harness import Worker
 
         worker = Worker(env, Path(env["LOGIFLOW_RUN_FOLDER"]) / "worker.log")
         await asyncio.to_thread(worker.start)
         started = log_ms(worker.log_since_start(), READY_LINE) or time.time() * 1000
+        assert worker.proc is not None
+        ready_cpu = cpu_s(worker.proc.pid) or 0.0  # start-up excluded, as for the loops
         try:
             await until()
-            assert worker.proc is not None
             hwm = vm_hwm_kb(worker.proc.pid)
+            cpu = (cpu_s(worker.proc.pid) or 0.0) - ready_cpu
         finally:
             if graceful:
                 await asyncio.to_thread(worker.stop, 30.0)
@@ -334,7 +339,8 @@ class Bench:
         dead = log.count("dead-lettering")
         if dead:
             raise RuntimeError(f"{dead} messages were dead-lettered; see {worker.log_path}")
-        return {"readyMs": started, "vmHwmKb": hwm, "log": log, "logPath": str(worker.log_path)}
+        return {"readyMs": started, "vmHwmKb": hwm, "cpuS": cpu, "log": log,
+                "logPath": str(worker.log_path)}
 
     async def renderer_alone(self, saturated: bool) -> dict[str, Any]:
         """The worker's renderer configuration, rendering the same invoices, no Kafka."""
@@ -408,7 +414,9 @@ def _pdfs(folder: Path) -> int:
 def _headline(result: dict[str, Any]) -> str:
     for key in ("eventsPerS", "invoicesPerS"):
         if key in result:
-            return f"{result[key]:9,.0f} {'events' if key == 'eventsPerS' else 'invoices'}/s"
+            cpu = result.get("cpuUsPerEvent")
+            return (f"{result[key]:9,.0f} {'events' if key == 'eventsPerS' else 'invoices'}/s"
+                    + (f", {cpu:5.0f} µs CPU/event" if cpu is not None else ""))
     return ""
 
 

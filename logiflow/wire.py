@@ -9,10 +9,11 @@ Wire names are camelCase; the ``type`` field names the event (see :mod:`logiflow
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from logiflow import topics
 from logiflow.domain.model import (
@@ -191,8 +192,10 @@ def _place_json(place: Place | None) -> dict[str, Any] | None:
 
 
 def _dumps(obj: Mapping[str, Any]) -> bytes:
-    return json.dumps({k: v for k, v in obj.items() if v is not None},
-                      separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    """Compact UTF-8 JSON without the null fields (orjson: the standard library's bytes, except
+    that a float with a small exponent is written ``1e-6``, not ``1e-06``). Every number here
+    comes from a decoder that refused non-finite ones, or is computed from such numbers."""
+    return orjson.dumps({k: v for k, v in obj.items() if v is not None})
 
 
 def encode_route_requested(req: RouteRequested) -> bytes:

@@ -23,7 +23,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, __version__, libversion
 
-from bench.procinfo import vm_hwm_kb
+from bench.procinfo import cpu_s, vm_hwm_kb
 from bench.work import PoisonMessage, RouteWork, Settings, TruckRoutes
 
 
@@ -43,6 +43,7 @@ def run(source: str, sink: str, group: str, count: int, commit_interval: float, 
                          "delivery.report.only.error": True, "on_delivery": on_delivery})
     consumer.subscribe([source])
     ready_ms = time.time() * 1000
+    ready_cpu = cpu_s() or 0.0
     state: dict[bytes, TruckRoutes] = {}  # by truck id (the record key)
     processed = rejected = 0
     next_commit = time.monotonic() + commit_interval
@@ -71,6 +72,7 @@ def run(source: str, sink: str, group: str, count: int, commit_interval: float, 
         consumer.close()
     return {"readyMs": ready_ms, "doneMs": done_ms, "processed": processed,
             "rejected": rejected, "trucks": len(state), "vmHwmKb": vm_hwm_kb("self"),
+            "cpuS": (cpu_s() or 0.0) - ready_cpu,
             "client": f"confluent-kafka {__version__} (librdkafka {libversion()[0]})"}
 
 

@@ -32,7 +32,7 @@ import confluent_kafka
 import quixstreams
 from quixstreams import Application, State, message_context
 
-from bench.procinfo import vm_hwm_kb
+from bench.procinfo import cpu_s, vm_hwm_kb
 from bench.work import PoisonMessage, RouteWork, Settings
 
 STATE_KEY = "routes"  # the truck's TruckRoutes, under its record key
@@ -74,9 +74,11 @@ def run(source: str, sink: str, group: str, count: int, commit_interval: float,
     sdf = sdf.apply(route, stateful=True, metadata=True)
     sdf = sdf.to_topic(events)
     ready_ms = time.time() * 1000
+    ready_cpu = cpu_s() or 0.0
     app.run(count=count, timeout=IDLE_STOP_S, collect=False)
     done_ms = time.time() * 1000
     return {"readyMs": ready_ms, **seen, "doneMs": done_ms, "vmHwmKb": vm_hwm_kb("self"),
+            "cpuS": (cpu_s() or 0.0) - ready_cpu,
             "client": f"quixstreams {quixstreams.__version__} on confluent-kafka "
                       f"{confluent_kafka.__version__} (librdkafka {confluent_kafka.libversion()[0]})"}
 

@@ -27,13 +27,14 @@ def apply_route(state: TruckRoutes | None, ev: RouteCalculated, offset: int) -> 
     if offset <= state.get("lastOffset", -1):
         return state  # redelivered after a restart: already counted
     km = ev.distance_km or 0.0
+    eta = format_instant(ev.eta_ms)
     recent = [{
         "eventId": ev.event_id,
         "routeId": ev.route_id,
         "origin": ev.origin.label if ev.origin else None,
         "destination": ev.destination.label if ev.destination else None,
         "distanceKm": ev.distance_km,
-        "eta": format_instant(ev.eta_ms),
+        "eta": eta,
         "timestamp": ev.timestamp_ms,
     }, *state.get("recent", [])][:RECENT]
     state.update(
@@ -41,7 +42,7 @@ def apply_route(state: TruckRoutes | None, ev: RouteCalculated, offset: int) -> 
         km=round(state.get("km", 0.0) + km, 1),
         lastRouteId=ev.route_id,
         lastDestination=ev.destination.label if ev.destination else None,
-        eta=format_instant(ev.eta_ms),
+        eta=eta,
         lastEventTime=max(ev.timestamp_ms, state.get("lastEventTime", 0)),
         lastOffset=offset,
         recent=recent,
