@@ -54,7 +54,8 @@ def renderers_alone(cpus: list[int], seconds: float) -> float:
 class Run:
     """Workers of one measurement: their own app id, topics and folders."""
 
-    def __init__(self, kafka: Kafka, root: Path, name: str, broker: str) -> None:
+    def __init__(self, kafka: Kafka, root: Path, name: str, broker: str,
+                 settings: dict[str, str]) -> None:
         from tests.support.harness import isolated_env
 
         self.kafka, self.root, self.name = kafka, root / name, name
@@ -62,6 +63,7 @@ class Run:
                                 LOGIFLOW_APP_ID=f"lf-bench-{name}-{os.getpid()}")
         for key in ("LOGIFLOW_RETRY_BASE_S", "LOGIFLOW_BREAKER_PROBE_S"):
             self.env.pop(key, None)  # production defaults
+        self.env.update(settings)  # --set: a setting to compare against its default
         self.workers: list[Any] = []
 
     def topic(self, name: str) -> str:
@@ -94,7 +96,7 @@ async def isolation(kafka: Kafka, root: Path, broker: str, opts: argparse.Namesp
                     requests: list[Any], events: list[Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for label, backlog in (("alone", []), ("withInvoicing", events)):
-        run = Run(kafka, root, f"iso-{label}", broker)
+        run = Run(kafka, root, f"iso-{label}", broker, opts.settings)
         await run.prepare(requests, backlog)
         try:
             if backlog:
@@ -121,7 +123,7 @@ async def drain(kafka: Kafka, root: Path, broker: str, opts: argparse.Namespace,
     out: dict[str, Any] = {"cpus": opts.drain_cpus}
     out["renderersAlonePerS"] = round(await asyncio.to_thread(renderers_alone, cpus, 10.0))
     for workers in (1, 2):
-        run = Run(kafka, root, f"drain-{workers}", broker)
+        run = Run(kafka, root, f"drain-{workers}", broker, opts.settings)
         await run.prepare([], events)
         try:
             per_worker = max(1, len(cpus) // workers)
@@ -155,7 +157,8 @@ async def main(opts: argparse.Namespace) -> dict[str, Any]:
     try:
         result = {"measuredAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                   "requests": opts.requests, "invoices": opts.invoices,
-                  "pinning": {"routing": opts.routing_cpus, "invoicing": opts.invoicing_cpus}}
+                  "pinning": {"routing": opts.routing_cpus, "invoicing": opts.invoicing_cpus},
+                  "settings": opts.settings}
         if opts.only in (None, "isolation"):
             result["isolation"] = await isolation(kafka, root, broker, opts, requests, events)
         if opts.only in (None, "drain"):
@@ -192,8 +195,11 @@ def cli() -> None:
     parser.add_argument("--routing-cpus", default=str(min(cpus)))
     parser.add_argument("--invoicing-cpus", default=str(max(cpus)))
     parser.add_argument("--only", choices=["isolation", "drain"], default=None)
+    parser.add_argument("--set", action="append", default=[], metavar="LOGIFLOW_X=VALUE",
+                        help="a worker setting to use instead of its default (repeatable)")
     parser.add_argument("--drain-cpus", default=",".join(str(c) for c in sorted(cpus)))
     opts = parser.parse_args()
+    opts.settings = dict(item.split("=", 1) for item in opts.set)
     result = asyncio.run(main(opts))
     text = render_text(result)
     print(text)
