@@ -89,6 +89,10 @@ async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
         invoice_id, truck, offset = p.invoice.invoice_id, p.route.truck_id, p.source.offset
         issued = invoices_issued.get(invoice_id)
         if issued is not None:
+            # Seen again: a kill -9 may have kept this write in the local store but lost its
+            # changelog record (sent after the store write); write it again so the changelog,
+            # which a lost local state or a partition move rebuilds from, has it too.
+            invoices_issued[invoice_id] = issued
             if lost_truck_write(issued, truck_invoices.get(truck), offset):
                 truck_invoices[truck] = apply_invoice(truck_invoices.get(truck),
                                                       invoice_generated(p.invoice, ""), offset)
