@@ -160,6 +160,11 @@ def server_properties(node: Node, nodes: list[Node], partitions: int,
     }
     if n > 1:
         props["min.insync.replicas"] = isr
+        # A node killed with kill -9 keeps leading its partitions until the controller fences it
+        # for missing heartbeats (Kafka's default: 9 s, heartbeats every 2 s); clients wait that
+        # long for new leaders. On one machine heartbeats are cheap: fence after 3 s.
+        props["broker.session.timeout.ms"] = "3000"
+        props["broker.heartbeat.interval.ms"] = "500"
     if sasl is not None:
         props.update(_sasl_ssl_properties(sasl))
     return props

@@ -60,6 +60,8 @@ def test_every_node_of_a_three_node_cluster_is_a_voter_and_topics_keep_three_cop
     for p in props:
         assert p["process.roles"] == "broker,controller"
         assert (p["default.replication.factor"], p["min.insync.replicas"]) == ("3", "2")
+        # a killed node is fenced (its partitions get new leaders) within 3 s, not Kafka's 9 s
+        assert int(p["broker.heartbeat.interval.ms"]) < int(p["broker.session.timeout.ms"]) <= 3000
         assert p["offsets.topic.replication.factor"] == "3"
         assert p["transaction.state.log.replication.factor"] == "3"
         assert p["transaction.state.log.min.isr"] == "2"
