@@ -55,9 +55,11 @@ async def generate_invoices(stream: Any) -> AsyncIterator[bool]:
     settings, policy = deps.settings, deps.policy(topics.GENERATE_INVOICES)
     out_topic = app.app_topics.invoice_events.get_topic_name()
     ahead = RenderAhead(deps.renderer, deps.store)
+    source_topic = app.app_topics.routing_events.get_topic_name()
     published = PublishedInvoices(
-        read_tail=lambda partition: deps.event_log.tail(out_topic, partition, settings.dedupe_tail),
-        generation=lambda: app.consumer_generation_id)
+        read_tails=lambda partitions: deps.event_log.tails(out_topic, partitions, settings.dedupe_tail),
+        generation=lambda: app.consumer_generation_id,
+        assigned=lambda: [tp.partition for tp in app.assignor.assigned_actives() if tp.topic == source_topic])
 
     async def eligible(event: Any, p: Prepared) -> bool:
         """To be announced: not issued, not on the tail of invoice.events."""

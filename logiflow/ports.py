@@ -6,7 +6,7 @@ The dependency container (:mod:`logiflow.bootstrap`) wires one of each.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -73,8 +73,9 @@ class InvoiceStore(Protocol):
 class EventLog(Protocol):
     """Reads back what was published: the last records of one topic partition."""
 
-    async def tail(self, topic: str, partition: int, count: int) -> list[bytes]:
-        """The values of the last ``count`` records of ``topic`` ``partition`` (oldest first).
+    async def tails(self, topic: str, partitions: Sequence[int], count: int) -> dict[int, list[bytes]]:
+        """Per partition of ``partitions``: the values of its last ``count`` records of ``topic``
+        (oldest first), all read at once.
 
         Raises :class:`~logiflow.errors.TransientFailure` when the broker cannot be read.
         """

@@ -133,7 +133,7 @@ def test_an_invoice_announced_before_a_crash_lost_its_table_write_is_recorded_no
     run(invoicing.generate_invoices, body)
 
     assert len(fakes.publisher.to("invoice.events")) == 1  # announced once
-    assert fakes.publisher.tails  # the agent read the partition's tail back
+    assert fakes.publisher.tail_reads  # the agent read the partition's tail back
     assert len(invoices_issued.data) == 1
     assert truck_invoices["TR-7"]["invoices"] == 1
     assert len(fakes.renderer.rendered) == 1  # the PDF on disk was reused

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 
 from logiflow.adapters.invoice_store import SUFFIX, check_invoice_id
@@ -168,7 +168,7 @@ class RecordingPublisher:
         self.sent: list[dict[str, object]] = []
         self.fail_with: BaseException | None = None
         self.fail_ack_with: BaseException | None = None  # send_soon: sent, then not acknowledged
-        self.tails: list[tuple[str, int]] = []
+        self.tail_reads: list[tuple[str, int]] = []
 
     async def send(self, topic: str, key: bytes | None, value: bytes, *,
                    headers: list[tuple[str, bytes]] | None = None,
@@ -196,8 +196,12 @@ class RecordingPublisher:
     def to(self, topic: str) -> list[dict[str, object]]:
         return [m for m in self.sent if m["topic"] == topic]
 
-    async def tail(self, topic: str, partition: int, count: int) -> list[bytes]:
+    async def tails(self, topic: str, partitions: Sequence[int], count: int) -> dict[int, list[bytes]]:
         """:class:`logiflow.ports.EventLog`: what was sent to ``topic`` (every partition: a
         superset of the real tail, which is all the dedupe needs), last ``count`` values."""
-        self.tails.append((topic, partition))
-        return [m["value"] for m in self.to(topic)][-count:]  # type: ignore[misc]
+        values: list[bytes] = [m["value"] for m in self.to(topic)][-count:]  # type: ignore[misc]
+        out = {}
+        for partition in partitions:
+            self.tail_reads.append((topic, partition))
+            out[partition] = values
+        return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 
 from logiflow.processing.published import PublishedInvoices, invoice_ids
 
@@ -13,9 +14,9 @@ class Tails:
         self.by_partition = by_partition
         self.reads: list[int] = []
 
-    async def read(self, partition: int) -> list[bytes]:
-        self.reads.append(partition)
-        return self.by_partition.get(partition, [])
+    async def read(self, partitions: Sequence[int]) -> dict[int, list[bytes]]:
+        self.reads.append(list(partitions))
+        return {p: self.by_partition.get(p, []) for p in partitions}
 
 
 def generated(invoice_id: str) -> bytes:
@@ -36,7 +37,24 @@ def test_each_partition_is_read_once_per_generation_and_again_after_a_rebalance(
         return out
 
     assert asyncio.run(go()) == [True, False, True, True, True]
-    assert tails.reads == [0, 1, 0]
+    assert tails.reads == [[0], [1], [0]]
+
+
+def test_the_first_read_of_a_generation_reads_every_assigned_partition_at_once() -> None:
+    tails = Tails({0: [generated("INV-A")], 2: [generated("INV-C")], 3: [generated("INV-D")]})
+    generation, assigned = [1], [0, 2, 3]
+    index = PublishedInvoices(tails.read, lambda: generation[0], lambda: assigned)
+
+    async def go() -> list[bool]:
+        out = [await index.announced(2, "INV-C"), await index.announced(0, "INV-A"),
+               await index.announced(3, "INV-A"), await index.announced(3, "INV-D")]
+        generation[0], assigned[:] = 2, [1, 3]  # a rebalance: partition 1 came, 0 and 2 went
+        out.append(await index.announced(1, "INV-B"))
+        return out
+
+    assert asyncio.run(go()) == [True, True, False, True, False]
+    # one read for the three partitions, then one for the new generation's two
+    assert tails.reads == [[0, 2, 3], [1, 3]]
 
 
 def test_only_invoice_generated_values_count_and_junk_is_ignored() -> None:
