@@ -300,6 +300,7 @@ class Campaign:
             }
             for kind, label in ((ROUTES, "Routing"), (INVOICES, "Invoicing")):
                 row[f"recovery{label}S"] = recovery.recovery_s(notes, kind, partitions, w)
+                row[f"recovery{label}ByPartitionS"] = recovery.by_partition_s(notes, kind, partitions, w)
                 row[f"stall{label}S"] = recovery.stall_s(notes, kind, partitions, w)
             out.append(row)
         return out

@@ -41,13 +41,18 @@ def index(seen: Iterable[Seen]) -> dict[tuple[str, int], list[Seen]]:
 def recovery_s(notes: dict[tuple[str, int], list[Seen]], kind: str, partitions: Iterable[int],
                w: Window) -> float | None:
     """Fault -> first record produced after ``done_ms``, slowest partition; None: never."""
-    worst = 0.0
+    each = by_partition_s(notes, kind, partitions, w)
+    return None if None in each.values() else max(each.values(), default=0.0)
+
+
+def by_partition_s(notes: dict[tuple[str, int], list[Seen]], kind: str, partitions: Iterable[int],
+                   w: Window) -> dict[int, float | None]:
+    """Fault -> first record produced after ``done_ms``, per partition (None: never)."""
+    out: dict[int, float | None] = {}
     for p in partitions:
         first = next((s.seen_ms for s in notes.get((kind, p), []) if s.create_ms > w.done_ms), None)
-        if first is None:
-            return None
-        worst = max(worst, (first - w.fault_ms) / 1000)
-    return round(worst, 2)
+        out[p] = None if first is None else round(max(0.0, first - w.fault_ms) / 1000, 2)
+    return out
 
 
 def stall_s(notes: dict[tuple[str, int], list[Seen]], kind: str, partitions: Iterable[int],

@@ -129,5 +129,6 @@ def test_recovery_is_the_slowest_partitions_first_record_made_after_the_fault() 
     notes = recovery.index(seen)
     w = recovery.Window(fault_ms=1000, done_ms=1050, end_ms=5000)
     assert recovery.recovery_s(notes, ROUTES, [0, 1], w) == 3.0      # p1 at 4000
+    assert recovery.by_partition_s(notes, INVOICES, [0, 1], w)[1] is None
     assert recovery.recovery_s(notes, INVOICES, [0, 1], w) is None   # p1 never
     assert recovery.stall_s(notes, ROUTES, [0, 1], w) == 3.4          # p0: 1600 -> end 5000
