@@ -21,9 +21,11 @@ acked, whether or not anything arrives. The wait runs the take's ``__anext__`` i
 own, left running (not cancelled) when the wait times out: cancelling it would close Faust's
 take generator.
 
-The window: a take waits for it once it has an event. 2 ms made routing under a backlog ~40%
-slower on a loaded 2-core machine than 50 ms (many tiny batches; bench/README.md); 20 ms keeps
-request → RouteCalculated well under 50 ms.
+The window: a take waits for it once it has an event, so a lone request waits up to the window.
+On a quiet 2-core machine 5 ms against 20 ms (bench/README.md, 2026-12-02): request →
+RouteCalculated p99 34 / 18 / 24 ms at 5 / 50 / 100 requests/s (49 ms at 5/s with 20 ms), and
+routing under a backlog 3,235-3,467 against 3,428-3,627 requests/s (about 5% fewer: more takes
+come back part-full). (2 ms made routing under a backlog ~40% slower on a loaded machine.)
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import Any
 
 from logiflow.processing.batches import BatchWrites, ack
 
-TAKE_WINDOW_S = 0.02
+TAKE_WINDOW_S = 0.005
 # Held events are flushed when no batch arrives within this (more than a take window): the
 # stream is idle, or a rebalance has suspended it.
 IDLE_S = TAKE_WINDOW_S + 0.005
