@@ -7,7 +7,11 @@
   requests, alone, then again while an invoicing worker (another process) drains a backlog of
   ``--invoices`` route events. Each side has CPUs of its own (``taskset``: routing on
   ``--routing-cpus``, invoicing and its renderers on ``--invoicing-cpus``), the same pinning in
-  both measurements, so the ratio measures software coupling, not a shared CPU;
+  both measurements, so the ratio measures software coupling, not a shared CPU. The broker
+  serves both sides; on a 2-core machine it has no CPU of its own, so the pair is measured
+  three times: broker unpinned (the scheduler moves it onto routing's CPU when invoicing keeps
+  the other busy), pinned with routing, and pinned with invoicing (``taskset -a -p`` on the
+  local broker's process, restored afterwards; unpinned only for a broker that is not ours);
 * **drain rate**: the same backlog drained by one invoicing worker, then by two, on
   ``--drain-cpus``, against the renderers alone on those CPUs (the canvas renderer in as many
   pinned processes as the workers have renderers, in the same run).
@@ -23,6 +27,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -92,11 +97,47 @@ class Run:
         await asyncio.gather(*(asyncio.to_thread(w.stop) for w in self.workers))
 
 
+def local_broker_pid() -> int | None:
+    """The pid of the broker ``logiflow kafka start`` runs (node 1), if it runs."""
+    from logiflow.kafka.config import LocalBrokerSettings
+    from logiflow.kafka.local_broker import LocalKafka
+    from logiflow.kafka.processes import pid_of
+
+    return pid_of(LocalKafka(LocalBrokerSettings.from_env()).node(1))
+
+
+def pin(pid: int, cpus: str) -> None:
+    """Every thread of ``pid`` onto ``cpus`` (taskset -a -p)."""
+    subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(pid)], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 async def isolation(kafka: Kafka, root: Path, broker: str, opts: argparse.Namespace,
-                    requests: list[Any], events: list[Any]) -> dict[str, Any]:
+                    requests: list[Any], events: list[Any], local: bool) -> dict[str, Any]:
+    pid = local_broker_pid() if local else None
+    everywhere = ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
+    out: dict[str, Any] = {}
+    placements = [("unpinned", everywhere)]
+    if pid is not None:
+        placements += [("onRoutingCpus", opts.routing_cpus), ("onInvoicingCpus", opts.invoicing_cpus)]
+    try:
+        for name, cpus in placements:
+            if pid is not None:
+                pin(pid, cpus)
+            out[name] = {"brokerCpus": cpus if pid is not None else None,
+                         **await isolation_pair(kafka, root, broker, opts, requests, events,
+                                                f"{name}-")}
+    finally:
+        if pid is not None:
+            pin(pid, everywhere)
+    return out
+
+
+async def isolation_pair(kafka: Kafka, root: Path, broker: str, opts: argparse.Namespace,
+                         requests: list[Any], events: list[Any], prefix: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for label, backlog in (("alone", []), ("withInvoicing", events)):
-        run = Run(kafka, root, f"iso-{label}", broker, opts.settings)
+        run = Run(kafka, root, f"iso-{prefix}{label}", broker, opts.settings)
         await run.prepare(requests, backlog)
         try:
             if backlog:
@@ -146,7 +187,7 @@ async def main(opts: argparse.Namespace) -> dict[str, Any]:
     from logiflow.domain.geo import Gazetteer
     from logiflow.settings import Settings
 
-    broker, _local = bench_broker()
+    broker, local = bench_broker()
     gazetteer = Gazetteer.load()
     requests = route_requests(opts.requests, 40, gazetteer)
     events = route_events(route_requests(opts.invoices, 40, gazetteer, seed=11), gazetteer,
@@ -160,7 +201,7 @@ async def main(opts: argparse.Namespace) -> dict[str, Any]:
                   "pinning": {"routing": opts.routing_cpus, "invoicing": opts.invoicing_cpus},
                   "settings": opts.settings}
         if opts.only in (None, "isolation"):
-            result["isolation"] = await isolation(kafka, root, broker, opts, requests, events)
+            result["isolation"] = await isolation(kafka, root, broker, opts, requests, events, local)
         if opts.only in (None, "drain"):
             result["drain"] = await drain(kafka, root, broker, opts, events)
         return result
@@ -171,13 +212,17 @@ async def main(opts: argparse.Namespace) -> dict[str, Any]:
 def render_text(r: dict[str, Any]) -> str:
     lines = [f"services bench {r['measuredAt']}: {r['requests']} requests, "
              f"{r['invoices']} route events"]
-    if "isolation" in r:
-        i = r["isolation"]
+    for placement, i in r.get("isolation", {}).items():
+        where = {"onRoutingCpus": "broker on routing's CPU", "onInvoicingCpus":
+                 "broker on invoicing's CPU"}.get(placement, "broker unpinned")
+        if i["brokerCpus"] is None:
+            where = "a broker not ours, unpinned"
         lines.append(
             f"isolation (routing on CPU {r['pinning']['routing']}, invoicing on CPU "
-            f"{r['pinning']['invoicing']}): routing alone {i['alone']['routedPerS']}/s, with an "
-            f"invoicing worker draining {i['withInvoicing']['routedPerS']}/s = {i['ratio']:.0%} "
-            f"(invoicing still draining: {i['withInvoicing']['invoicingStillDraining']})")
+            f"{r['pinning']['invoicing']}, {where}): routing alone {i['alone']['routedPerS']}/s, "
+            f"with an invoicing worker draining {i['withInvoicing']['routedPerS']}/s = "
+            f"{i['ratio']:.0%} (invoicing still draining: "
+            f"{i['withInvoicing']['invoicingStillDraining']})")
     if "drain" in r:
         d = r["drain"]
         lines.append(
