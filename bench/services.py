@@ -69,6 +69,7 @@ class Run:
         for key in ("LOGIFLOW_RETRY_BASE_S", "LOGIFLOW_BREAKER_PROBE_S"):
             self.env.pop(key, None)  # production defaults
         self.env.update(settings)  # --set: a setting to compare against its default
+        self.settings = settings
         self.workers: list[Any] = []
 
     def topic(self, name: str) -> str:
@@ -88,7 +89,8 @@ class Run:
 
         env = {**self.env, "LOGIFLOW_ROLE": role, "LOGIFLOW_RENDER_WORKERS": str(renderers),
                "LOGIFLOW_WEB_PORT": str(free_port()),
-               "LOGIFLOW_DATA_DIR": str(self.root / f"data-{len(self.workers)}")}
+               "LOGIFLOW_DATA_DIR": str(self.root / f"data-{len(self.workers)}"),
+               **self.settings}  # --set LOGIFLOW_RENDER_WORKERS=N wins over the bench's choice
         worker = Worker(env, self.root / f"{role}-{len(self.workers)}.log", cpus=cpus)
         self.workers.append(worker)
         await asyncio.to_thread(worker.start, 180.0)
