@@ -71,7 +71,7 @@ class InvoiceStore(Protocol):
 
 
 class EventLog(Protocol):
-    """Reads back what was published: the last records of one topic partition."""
+    """Reads back what was published: the last records of some partitions of a topic."""
 
     async def tails(self, topic: str, partitions: Sequence[int], count: int) -> dict[int, list[bytes]]:
         """Per partition of ``partitions``: the values of its last ``count`` records of ``topic``
