@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := chromium fonts-dejavu-core poppler-utils openssl
 
-.PHONY: run test setup system-deps venv kafka-start kafka-stop kafka-status lint unit integration bench bench-latency bench-services faults faults-test clean
+.PHONY: run test setup system-deps venv kafka-start kafka-stop kafka-status lint unit integration bench bench-latency bench-services bench-rss faults faults-test clean
 
 run: setup kafka-start
 	@echo "LogiFlow worker starting; stats page on http://$${LOGIFLOW_WEB_HOST:-127.0.0.1}:$${LOGIFLOW_WEB_PORT:-6066}/"
@@ -72,6 +72,10 @@ bench-latency: setup kafka-start
 # a backlog (each pinned to its own CPU), and the drain rate of one and two invoicing workers.
 bench-services: setup kafka-start
 	$(BIN)/python -m bench.services
+
+# Memory: RSS of an invoicing worker and its renderers over a 100,000-invoice drain.
+bench-rss: setup kafka-start
+	$(BIN)/python -m bench.rss
 
 # The fault campaign (bench/faults, not part of `make test`): SEED=<n> replays a schedule,
 # PLAN=default|single|small, FAULTS=kind:n,... replaces the plan's faults. It starts the
