@@ -58,8 +58,14 @@ class LogiflowApp(faust.App):
         if not roles.runs(self.settings.role, role):
             return roles.AbsentTable(name, role, changelog, partitions)
         table_type: Any = self.conf.Table  # what Faust's own app.Table builds
+        # Bounded RocksDB memory per table partition (Faust opens one database per partition).
+        mb = 1024 * 1024
+        options = {"write_buffer_size": self.settings.rocksdb_write_buffer_mb * mb,
+                   "max_write_buffer_number": 2,
+                   "block_cache_size": self.settings.rocksdb_block_cache_mb * mb,
+                   "block_cache_compressed_size": self.settings.rocksdb_block_cache_mb * mb}
         table = table_type(self, name=name, default=default, beacon=self.tables.beacon,
-                           partitions=partitions, help=help, **kwargs)
+                           partitions=partitions, help=help, options=options, **kwargs)
         # A clone keeps every setting Faust gave the changelog (compacted, internal, no acks...).
         table.changelog_topic = table.changelog_topic.clone(topics=[changelog], root=None)
         self.tables.add(table)

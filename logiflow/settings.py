@@ -143,6 +143,13 @@ class Settings:
                                   "Route events the invoice agent takes at once and renders ahead.")
     invoice_batch_wait_s: float = _setting("LOGIFLOW_INVOICE_BATCH_WAIT_S", 0.01,
                                            "Longest wait to fill an invoice batch (adds latency when idle).")
+    rocksdb_write_buffer_mb: int = _setting(
+        "LOGIFLOW_ROCKSDB_WRITE_BUFFER_MB", 4,
+        "RocksDB memtable size per table partition (Faust's default, 64, let a worker grow by "
+        "~1.5 MB per 1,000 invoices before the first flush).")
+    rocksdb_block_cache_mb: int = _setting("LOGIFLOW_ROCKSDB_BLOCK_CACHE_MB", 8,
+                                           "RocksDB block cache per table partition (Faust's "
+                                           "default: 2048).")
     render_workers: int = _setting("LOGIFLOW_RENDER_WORKERS", 0,
                                    "PDF renderer processes; 0 = one per CPU this worker may use.")
     render_timeout_s: float = _setting("LOGIFLOW_RENDER_TIMEOUT_S", 10.0,
@@ -185,7 +192,8 @@ class Settings:
         """Reject values that would only fail later, far from their cause."""
         positive = ("partitions", "replication", "render_recycle_after",
                     "invoice_batch", "routing_batch", "retry_attempts", "breaker_threshold",
-                    "dlq_replay_cap", "web_port", "dedupe_tail")
+                    "dlq_replay_cap", "web_port", "dedupe_tail", "rocksdb_write_buffer_mb",
+                    "rocksdb_block_cache_mb")
         if self.render_workers < 0:
             raise ConfigError(f"LOGIFLOW_RENDER_WORKERS must be 0 (one per CPU) or more, got "
                               f"{self.render_workers}")
