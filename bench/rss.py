@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 from bench.kafka_io import Kafka
 from bench.payloads import route_events, route_requests
-from bench.services import RESULTS, Run
+from bench.services import Run, publish
 
 
 def rss_kb(pid: int) -> int:
@@ -109,12 +108,7 @@ def cli() -> None:
     parser.add_argument("--invoices", type=int, default=100_000)
     opts = parser.parse_args()
     result = asyncio.run(main(opts))
-    text = render_text(result)
-    print(text)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "rss.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "rss.txt").write_text(text + "\n")
-    print(f"written: {RESULTS / 'rss.json'}")
+    publish("rss", result, render_text(result))
 
 
 if __name__ == "__main__":

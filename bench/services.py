@@ -248,12 +248,16 @@ def cli() -> None:
     opts = parser.parse_args()
     opts.settings = dict(item.split("=", 1) for item in opts.set)
     result = asyncio.run(main(opts))
-    text = render_text(result)
+    publish("services", result, render_text(result))
+
+
+def publish(name: str, result: dict[str, Any], text: str) -> None:
+    """Print ``text`` and write ``bench/results/<name>.json`` and ``<name>.txt``."""
     print(text)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "services.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "services.txt").write_text(text + "\n")
-    print(f"written: {RESULTS / 'services.json'}")
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{name}.txt").write_text(text + "\n")
+    print(f"written: {RESULTS / f'{name}.json'}")
 
 
 if __name__ == "__main__":
