@@ -180,6 +180,30 @@ class CommitGuard:
 
     def install(self) -> None:
         self.consumer._new_offset = self.new_offset
+        self._faust_seek_to_committed = self.consumer.seek_to_committed
+        self.consumer.seek_to_committed = self.seek_to_committed
+
+    async def seek_to_committed(self) -> Mapping[Any, int | None]:
+        """Faust's seek to the committed offsets, and to the first offset where none is.
+
+        aiokafka seeks only a partition whose committed offset is above 0: one the group never
+        committed (or committed at 0) keeps its fetch position, which is past any event fetched
+        and then dropped when a rebalance or a table recovery suspended the flow. Faust counts
+        on this seek to fetch such events again, so on a partition no one had committed yet
+        they were lost, and its first commit went past them (found by the roles test: offsets
+        0-99 of a partition that received its first events while its owner was stopping). Such
+        a partition is sought to its first offset (``auto_offset_reset=earliest``), which also
+        becomes the offset a commit must start from.
+        """
+        committed = await self._faust_seek_to_committed()
+        fresh = [tp for tp, offset in committed.items() if tp.topic in self.guarded and not offset]
+        if fresh:
+            first = await self.consumer.earliest_offsets(*fresh)
+            for tp in fresh:
+                start = first.get(tp) or 0
+                await self.consumer._seek(tp, start)
+                self._known[tp] = start
+        return committed
 
     def new_offset(self, tp: Any) -> int | None:
         if tp.topic not in self.guarded:
@@ -245,7 +269,8 @@ def check(app: Any) -> None:
                                     f"{kind.__name__} (got {type(value).__name__})")
     if not hasattr(consumer, "_waiting_for_ack") or not callable(getattr(consumer, "ack", None)):
         raise FaustIncompatible("Faust's Consumer.ack/_waiting_for_ack changed")
-    for name in ("_new_offset", "_gap", "_acked", "seek", "assignment"):
+    for name in ("_new_offset", "_gap", "_acked", "seek", "_seek", "assignment",
+                 "seek_to_committed", "earliest_offsets"):
         if not hasattr(consumer, name):
             raise FaustIncompatible(f"Faust's Consumer.{name} is missing")
     flow = app.flow_control

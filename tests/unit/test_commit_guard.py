@@ -43,7 +43,10 @@ def consumer(committed: int | None, acked: list[int], tp: TP = SOURCE) -> Any:
 
     async def seek(tp: TP, offset: int) -> None:
         c.seeks.append((tp, offset))
-    c.seek = seek
+
+    async def seek_to_committed() -> dict[TP, int | None]:
+        return {}
+    c.seek, c.seek_to_committed = seek, seek_to_committed
     return c
 
 
@@ -128,6 +131,63 @@ def test_a_hole_on_a_partition_no_longer_assigned_is_not_fetched() -> None:
 
     asyncio.run(commits())
     assert c.seeks == []
+
+
+def fresh_consumer(committed: dict[TP, int | None], first: int) -> Any:
+    """A stand-in whose seek to the committed offsets behaves as aiokafka's: no seek at 0/None."""
+    c = consumer(None, [])
+    c.low_level_seeks = []
+
+    async def seek_to_committed() -> dict[TP, int | None]:
+        for tp, offset in committed.items():
+            if offset and offset > 0:
+                c.low_level_seeks.append((tp, offset))
+        return dict(committed)
+
+    async def earliest_offsets(*tps: TP) -> dict[TP, int]:
+        return {tp: first for tp in tps}
+
+    async def _seek(tp: TP, offset: int) -> None:
+        c.low_level_seeks.append((tp, offset))
+    c.seek_to_committed, c.earliest_offsets, c._seek = seek_to_committed, earliest_offsets, _seek
+    return c
+
+
+def test_a_partition_never_committed_is_sought_to_its_first_offset() -> None:
+    c = fresh_consumer({SOURCE: None, OTHER: None}, first=0)
+    guarded(c)
+    assert asyncio.run(c.seek_to_committed()) == {SOURCE: None, OTHER: None}
+    assert c.low_level_seeks == [(SOURCE, 0)]  # the changelog is left to Faust's recovery
+
+
+def test_a_partition_committed_at_zero_is_sought_too_and_one_above_is_left_to_faust() -> None:
+    third = TP(SOURCE.topic, 2)
+    c = fresh_consumer({SOURCE: 0, third: 42}, first=0)
+    guarded(c)
+    asyncio.run(c.seek_to_committed())
+    assert sorted(c.low_level_seeks) == [(SOURCE, 0), (third, 42)]
+
+
+def test_events_dropped_before_the_first_commit_bound_the_commit() -> None:
+    # Offsets 0-99 were fetched and dropped when the flow was suspended; the fetch position
+    # stayed at 100 and the first events acked are 100-105. Faust alone commits 106.
+    assert consumer(None, list(range(100, 106)))._new_offset(SOURCE) == 106
+    c = fresh_consumer({SOURCE: None}, first=0)
+    guarded(c)
+    asyncio.run(c.seek_to_committed())
+    c._acked[SOURCE].extend(range(100, 106))
+    assert c._new_offset(SOURCE) is None
+    c._acked[SOURCE].extend(range(0, 100))  # fetched again from offset 0 and processed
+    assert c._new_offset(SOURCE) == 106
+
+
+def test_a_truncated_partition_starts_from_its_first_remaining_offset() -> None:
+    c = fresh_consumer({SOURCE: None}, first=500)
+    guarded(c)
+    asyncio.run(c.seek_to_committed())
+    assert c.low_level_seeks == [(SOURCE, 500)]
+    c._acked[SOURCE].extend([500, 501])
+    assert c._new_offset(SOURCE) == 502
 
 
 def test_other_topics_keep_faust_behaviour() -> None:
