@@ -97,6 +97,7 @@ class LogiflowApp(faust.App):
         sources = [t.get_topic_name() for t in self.app_topics.sources()]
         faust_compat.install_ack_guard(self, sources)
         faust_compat.install_commit_guard(self, sources)
+        faust_compat.install_drop_guard(self, sources)
         faust_compat.keep_buffers_on_resume(self)
         await super().on_start()  # finalizes the app: autodiscovery has declared every table
         await ensure_topics(self.settings, self.topic_specs())

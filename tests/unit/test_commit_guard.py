@@ -11,12 +11,14 @@ from collections import defaultdict
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from faust.transport.consumer import Consumer
+from faust.transport.utils import DefaultSchedulingStrategy
 from faust.types import TP
 from intervaltree import IntervalTree
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
-from logiflow.processing.faust_compat import CommitGuard, keep_buffers_on_resume
+from logiflow.processing.faust_compat import CommitGuard, DropGuard, keep_buffers_on_resume
 
 SOURCE = TP("lf.routing.events", 0)
 OTHER = TP("lf-truck-routes-changelog", 0)
@@ -46,7 +48,11 @@ def consumer(committed: int | None, acked: list[int], tp: TP = SOURCE) -> Any:
 
     async def seek_to_committed() -> dict[TP, int | None]:
         return {}
-    c.seek, c.seek_to_committed = seek, seek_to_committed
+
+    async def earliest_offsets(*tps: TP) -> dict[TP, int]:
+        return {tp: c.first for tp in tps}
+    c.first = 0
+    c.seek, c.seek_to_committed, c.earliest_offsets = seek, seek_to_committed, earliest_offsets
     return c
 
 
@@ -115,6 +121,26 @@ def test_a_hole_that_stays_is_fetched_again_from_the_committed_offset() -> None:
         assert c.seeks == [(SOURCE, 10)]  # once per grace period, not per commit
 
     asyncio.run(commits())
+
+
+def test_a_hole_that_retention_deleted_is_accepted_and_the_commit_goes_on_from_what_is_left(
+        caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    c = consumer(10, [600, 601])
+    c.first = 500  # offsets 10-499 are gone: they cannot be fetched again
+    guarded(c, clock)
+
+    async def commits() -> None:
+        c._new_offset(SOURCE)
+        clock.now = 11.0
+        c._new_offset(SOURCE)
+        await asyncio.sleep(0)
+
+    asyncio.run(commits())
+    assert c.seeks == [(SOURCE, 500)]
+    assert "offsets 10-499 were deleted by retention" in caplog.text
+    c._acked[SOURCE].extend(range(500, 600))  # fetched again from 500 and processed
+    assert c._new_offset(SOURCE) == 602
 
 
 def test_a_hole_on_a_partition_no_longer_assigned_is_not_fetched() -> None:
@@ -209,6 +235,69 @@ def test_resuming_the_flow_keeps_buffered_events() -> None:
 
     assert asyncio.run(resume(patched=False)) == 0  # Faust alone: dropped, never acked
     assert asyncio.run(resume(patched=True)) == 1
+
+
+def fetching_consumer(records: dict[TP, list[int]]) -> Any:
+    """A stand-in running Faust's own ``Consumer.getmany`` over one fetch of ``records``."""
+    c = consumer(None, [])
+    c.active = set(records)
+    c.app = SimpleNamespace(consumer_generation_id=1,
+                            monitor=SimpleNamespace(track_tp_end_offset=lambda tp, hw: None))
+    c.app.consumer = c
+    c.flow_active, c.should_stop, c._buffered_partitions = True, False, set()
+    c.scheduler = DefaultSchedulingStrategy()
+    c.highwater = lambda tp: 100
+    c.log = SimpleNamespace(dev=lambda *args: None)
+    c._to_message = lambda tp, record: SimpleNamespace(offset=record.offset)
+    c.assigned = set(records)
+
+    async def wait_next_records(timeout: float) -> Any:
+        return ({tp: [SimpleNamespace(offset=o) for o in offsets]
+                 for tp, offsets in records.items()}, c.active)
+    c._wait_next_records = wait_next_records
+    c.getmany = Consumer.getmany.__get__(c)
+    return c
+
+
+def deliver(c: Any, pause_after: int) -> list[int]:
+    """Take one fetch from ``c.getmany``; the partition is paused after ``pause_after``."""
+    async def run() -> list[int]:
+        got = []
+        async for _tp, message in c.getmany(timeout=1.0):
+            got.append(message.offset)
+            if message.offset == pause_after:
+                c.active.discard(SOURCE)  # the breaker opens while the batch is in hand
+        return got
+    return asyncio.run(run())
+
+
+def test_faust_alone_drops_what_it_fetched_for_a_partition_paused_meanwhile() -> None:
+    c = fetching_consumer({SOURCE: list(range(40, 50))})
+    assert deliver(c, pause_after=43) == [40, 41, 42, 43]
+    assert c.seeks == []  # 44-49 dropped; the fetch position is past them
+
+
+def test_the_drop_guard_fetches_them_again_from_the_first_dropped_offset() -> None:
+    c = fetching_consumer({SOURCE: list(range(40, 50)), OTHER: [7, 8]})
+    guard = DropGuard(c.app, [SOURCE.topic])
+    guard.install()
+    assert sorted(deliver(c, pause_after=43)) == [7, 8, 40, 41, 42, 43]
+    assert c.seeks == [(SOURCE, 44)]  # before the next fetch; the other topic is Faust's
+    assert guard.refetched == 1
+
+
+def test_the_drop_guard_leaves_a_rebalance_to_the_seek_that_follows_it() -> None:
+    c = fetching_consumer({SOURCE: list(range(40, 50))})
+    DropGuard(c.app, [SOURCE.topic]).install()
+
+    async def run() -> list[int]:
+        got = []
+        async for _tp, message in c.getmany(timeout=1.0):
+            got.append(message.offset)
+            c.app.consumer_generation_id = 2  # a rebalance: Faust stops, then seeks to committed
+        return got
+    assert asyncio.run(run()) == [40]
+    assert c.seeks == []
 
 
 def test_the_start_up_check_accepts_the_installed_faust_and_mode() -> None:

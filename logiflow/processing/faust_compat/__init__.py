@@ -12,7 +12,8 @@ Faust has no public API for three things the agents need:
 * keeping the events a stream has buffered when the flow resumes after a rebalance
   (:func:`keep_buffers_on_resume`), and never committing past an offset no agent processed
   (:class:`CommitGuard`): the two causes of lost invoices the fault campaign found after the
-  ack guard (issue 8).
+  ack guard (issue 8); and fetching again what ``getmany`` fetched and then dropped because
+  its partition was paused meanwhile (:class:`DropGuard`).
 
 :func:`check` runs when the worker starts (``LogiflowApp.on_start``): on a faust-streaming
 version outside the tested range, or one whose internals moved, the worker stops at once with
@@ -23,9 +24,7 @@ needs a reason.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 import types
 import weakref
 from collections.abc import Iterable, Mapping
@@ -38,8 +37,20 @@ from faust.types.tuples import ack_lock
 from mode.utils.futures import notify
 
 from logiflow.errors import LogiflowError
+from logiflow.processing.faust_compat.offsets import (
+    HOLE_GRACE_S,
+    CommitGuard,
+    DropGuard,
+    install_commit_guard,
+    install_drop_guard,
+)
 
 log = logging.getLogger(__name__)
+
+__all__ = ["HOLE_GRACE_S", "CommitGuard", "DropGuard", "FaustIncompatible", "abandon_unacked",
+           "check", "committed_offsets", "current_event", "install_ack_guard",
+           "install_commit_guard", "install_drop_guard", "keep_buffers_on_resume",
+           "mark_processed", "set_current_event"]
 
 # The faust-streaming versions whose internals this module was checked against.
 TESTED = ("0.15.",)
@@ -148,105 +159,6 @@ def keep_buffers_on_resume(app: Any) -> None:
     flow.resume = resume
 
 
-HOLE_GRACE_S = 10.0  # a hole at the committed offset this long is re-fetched (see CommitGuard)
-
-
-class CommitGuard:
-    """Never commit past an offset of ``topics`` no agent processed; re-fetch one that stays.
-
-    Faust commits the end of the first run of consecutive acked offsets, with two lapses that
-    turn a dropped event (a hole in the acked offsets) into a lost one: it lets the run start
-    one past the committed offset (``min(acked) - committed > 1`` is its only check), and right
-    after a revoke, which forgets the committed offset, it does not check at all. The guard
-    commits only a run that starts at the committed offset (the last one known, across a
-    revoke). A hole that stays longer than ``grace_s`` (a dropped event the partition will not
-    fetch again by itself) is logged and re-fetched: the partition is sought back to the
-    committed offset, and the re-delivered events already processed are skipped by the agents.
-
-    A source written by transactional producers has offsets that are not records (commit
-    markers); one at the committed offset stalls the commit here rather than risking a lost
-    event (its partition is re-fetched every ``grace_s`` with a warning): LogiFlow's producers,
-    and the clients it documents, are not transactional.
-    """
-
-    def __init__(self, consumer: Any, topics: Iterable[str], grace_s: float = HOLE_GRACE_S,
-                 clock: Any = time.monotonic) -> None:
-        self.consumer, self.guarded = consumer, frozenset(topics)
-        self.grace_s, self.clock = grace_s, clock
-        self._faust_new_offset = consumer._new_offset
-        self._known: dict[Any, int] = {}               # tp -> last committed offset seen
-        self._holes: dict[Any, tuple[int, float]] = {}  # tp -> (hole offset, first seen)
-        self._seeks: set[asyncio.Future[Any]] = set()
-
-    def install(self) -> None:
-        self.consumer._new_offset = self.new_offset
-        self._faust_seek_to_committed = self.consumer.seek_to_committed
-        self.consumer.seek_to_committed = self.seek_to_committed
-
-    async def seek_to_committed(self) -> Mapping[Any, int | None]:
-        """Faust's seek to the committed offsets, and to the first offset where none is.
-
-        aiokafka seeks only a partition whose committed offset is above 0: one the group never
-        committed (or committed at 0) keeps its fetch position, which is past any event fetched
-        and then dropped when a rebalance or a table recovery suspended the flow. Faust counts
-        on this seek to fetch such events again, so on a partition no one had committed yet
-        they were lost, and its first commit went past them (found by the roles test: offsets
-        0-99 of a partition that received its first events while its owner was stopping). Such
-        a partition is sought to its first offset (``auto_offset_reset=earliest``), which also
-        becomes the offset a commit must start from.
-        """
-        committed = await self._faust_seek_to_committed()
-        fresh = [tp for tp, offset in committed.items() if tp.topic in self.guarded and not offset]
-        if fresh:
-            first = await self.consumer.earliest_offsets(*fresh)
-            for tp in fresh:
-                start = first.get(tp) or 0
-                await self.consumer._seek(tp, start)
-                self._known[tp] = start
-        return committed
-
-    def new_offset(self, tp: Any) -> int | None:
-        if tp.topic not in self.guarded:
-            return self._faust_new_offset(tp)
-        acked = self.consumer._acked.get(tp)
-        committed = self.consumer._committed_offset.get(tp)
-        if committed is None:
-            committed = self._known.get(tp)  # forgotten at a revoke: the last one we saw
-        else:
-            self._known[tp] = committed
-        if acked and committed is not None:
-            lowest = min([min(acked), *(iv.begin for iv in self.consumer._gap.get(tp, ()))])
-            if lowest > committed:
-                self._hole(tp, committed)
-                return None
-        self._holes.pop(tp, None)
-        return self._faust_new_offset(tp)
-
-    def _hole(self, tp: Any, offset: int) -> None:
-        now = self.clock()
-        seen = self._holes.get(tp)
-        if seen is None or seen[0] != offset:
-            self._holes[tp] = (offset, now)
-            return
-        if now - seen[1] < self.grace_s:
-            return
-        self._holes[tp] = (offset, now)
-        if tp not in self.consumer.assignment():
-            return
-        log.warning("%s offset %d was never processed (events after it were): not committing "
-                    "past it; fetching the partition again from there", tp, offset)
-        seek = asyncio.ensure_future(self.consumer.seek(tp, offset))
-        self._seeks.add(seek)
-        seek.add_done_callback(self._seeks.discard)
-
-
-def install_commit_guard(app: Any, topics: Iterable[str]) -> CommitGuard:
-    """Install a :class:`CommitGuard` on the app's consumer for ``topics``."""
-    guard = CommitGuard(app.consumer, topics)
-    guard.install()
-    return guard
-
-
 def committed_offsets(app: Any) -> Mapping[Any, int | None]:
     """The offsets the consumer committed last, by topic-partition (empty before the first)."""
     return dict(app.consumer._committed_offset)
@@ -270,7 +182,8 @@ def check(app: Any) -> None:
     if not hasattr(consumer, "_waiting_for_ack") or not callable(getattr(consumer, "ack", None)):
         raise FaustIncompatible("Faust's Consumer.ack/_waiting_for_ack changed")
     for name in ("_new_offset", "_gap", "_acked", "seek", "_seek", "assignment",
-                 "seek_to_committed", "earliest_offsets"):
+                 "seek_to_committed", "earliest_offsets", "_wait_next_records", "getmany",
+                 "flow_active", "should_stop"):
         if not hasattr(consumer, name):
             raise FaustIncompatible(f"Faust's Consumer.{name} is missing")
     flow = app.flow_control
