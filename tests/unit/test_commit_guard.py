@@ -123,11 +123,9 @@ def test_a_hole_that_stays_is_fetched_again_from_the_committed_offset() -> None:
     asyncio.run(commits())
 
 
-def test_a_hole_that_retention_deleted_is_accepted_and_the_commit_goes_on_from_what_is_left(
-        caplog: pytest.LogCaptureFixture) -> None:
+def commit_past_the_grace(c: Any) -> None:
+    """Guard ``c``, then try to commit twice, the second time after the hole's grace."""
     clock = Clock()
-    c = consumer(10, [600, 601])
-    c.first = 500  # offsets 10-499 are gone: they cannot be fetched again
     guarded(c, clock)
 
     async def commits() -> None:
@@ -137,6 +135,13 @@ def test_a_hole_that_retention_deleted_is_accepted_and_the_commit_goes_on_from_w
         await asyncio.sleep(0)
 
     asyncio.run(commits())
+
+
+def test_a_hole_that_retention_deleted_is_accepted_and_the_commit_goes_on_from_what_is_left(
+        caplog: pytest.LogCaptureFixture) -> None:
+    c = consumer(10, [600, 601])
+    c.first = 500  # offsets 10-499 are gone: they cannot be fetched again
+    commit_past_the_grace(c)
     assert c.seeks == [(SOURCE, 500)]
     assert "offsets 10-499 were deleted by retention" in caplog.text
     c._acked[SOURCE].extend(range(500, 600))  # fetched again from 500 and processed
@@ -144,18 +149,9 @@ def test_a_hole_that_retention_deleted_is_accepted_and_the_commit_goes_on_from_w
 
 
 def test_a_hole_on_a_partition_no_longer_assigned_is_not_fetched() -> None:
-    clock = Clock()
     c = consumer(10, [12])
     c.assigned = set()
-    guarded(c, clock)
-
-    async def commits() -> None:
-        c._new_offset(SOURCE)
-        clock.now = 11.0
-        c._new_offset(SOURCE)
-        await asyncio.sleep(0)
-
-    asyncio.run(commits())
+    commit_past_the_grace(c)
     assert c.seeks == []
 
 
