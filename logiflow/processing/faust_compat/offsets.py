@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from aiokafka.errors import KafkaError
+
 log = logging.getLogger(__name__)
 
 
@@ -138,7 +140,7 @@ class DropGuard:
     def __init__(self, app: Any, topics: Iterable[str]) -> None:
         self.app, self.consumer, self.guarded = app, app.consumer, frozenset(topics)
         self._fetched: Mapping[Any, list[Any]] | None = None
-        self.refetched = 0  # partitions sought back (for tests and the log)
+        self.refetched = 0  # partitions sought back (read by the tests)
 
     def install(self) -> None:
         self._faust_wait_next_records = self.consumer._wait_next_records
@@ -177,7 +179,12 @@ class DropGuard:
             log.info("%s/%d offsets %d-%d were fetched while the partition was paused; "
                      "fetching them again", tp.topic, tp.partition, dropped[0], dropped[-1])
             self.refetched += 1
-            await self.consumer.seek(tp, dropped[0])
+            try:
+                await self.consumer.seek(tp, dropped[0])
+            except (KafkaError, ValueError) as exc:  # revoked meanwhile: keep Faust fetching
+                # The CommitGuard still refuses to commit past them and re-fetches the hole.
+                log.warning("%s/%d could not be sought back to %d: %r", tp.topic, tp.partition,
+                            dropped[0], exc)
 
 
 def install_drop_guard(app: Any, topics: Iterable[str]) -> DropGuard:
