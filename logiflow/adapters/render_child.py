@@ -5,8 +5,11 @@ process: the PDF library may leak, hang or crash) and decides what to do when on
 The protocol on the Pipe:
 
 * child → parent, once: ``("ready", pid)`` when reportlab is imported;
-* parent → child: an :class:`~logiflow.domain.invoice.Invoice` to render, or ``None``: exit;
-* child → parent, per invoice: ``("ok", pdf_bytes)`` or ``("error", "ExcClass: message\\ntraceback")``.
+* parent → child: a list of :class:`~logiflow.domain.invoice.Invoice` to render in order (one
+  message, so the child renders them back to back instead of sleeping between them while the
+  parent's answer crosses the pipe), or ``None``: exit;
+* child → parent, per invoice of the list, in order: ``("ok", pdf_bytes)`` or
+  ``("error", "ExcClass: message\\ntraceback")``.
 
 Also here: :data:`PROBE_INVOICE`, the invoice a health check renders.
 """
@@ -66,21 +69,22 @@ def child_main(conn: Connection, faults: FaultFile | None) -> None:
     conn.send(("ready", os.getpid()))
     while True:
         try:
-            invoice = conn.recv()
+            invoices = conn.recv()
         except (EOFError, OSError):
             return  # the parent is gone
-        if invoice is None:
+        if invoices is None:
             return  # retired or stopped: exit cleanly
-        try:
-            if faults is not None:
-                faults.apply(invoice.truck_id)
-            reply: tuple[str, Any] = ("ok", renderer.render(invoice))
-        except Exception as exc:  # noqa: BLE001 - every renderer failure goes back as text
-            reply = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
-        try:
-            conn.send(reply)
-        except (BrokenPipeError, OSError):
-            return
+        for invoice in invoices:
+            try:
+                if faults is not None:
+                    faults.apply(invoice.truck_id)
+                reply: tuple[str, Any] = ("ok", renderer.render(invoice))
+            except Exception as exc:  # noqa: BLE001 - every renderer failure goes back as text
+                reply = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+            try:
+                conn.send(reply)
+            except (BrokenPipeError, OSError):
+                return
 
 
 # --- the parent's side ---------------------------------------------------------------------------

@@ -223,3 +223,52 @@ def test_an_invoice_rendered_twice_in_the_pool_is_identical() -> None:
         assert first == second
 
     run(RendererPool(workers=2, timeout_s=10, recycle_after=1), scenario)
+
+
+def test_renders_queued_together_are_answered_each_with_its_own_pdf() -> None:
+    invoices = [route_invoice(f"TRUCK-{i}") for i in range(20)]
+    expected = [ReportlabInvoiceRenderer().render(inv) for inv in invoices]
+
+    async def scenario(pool: RendererPool) -> None:
+        # One child: while it renders the first, the other 19 queue and go to it in messages of
+        # several invoices; the answers must still reach their own callers.
+        results = await asyncio.gather(*(pool.render(inv) for inv in invoices))
+        assert list(results) == expected
+        assert pool.stats()["rendered"] == 20
+
+    run(RendererPool(workers=1, timeout_s=10, recycle_after=100), scenario)
+
+
+@pytest.mark.parametrize("kind, error", [("crash", RenderCrashed), ("hang", RenderTimeout),
+                                         ("fail", RenderFailed)])
+def test_a_fault_in_one_invoice_of_a_message_fails_only_that_invoice(
+        fault: Path, kind: str, error: type[Exception]) -> None:
+    invoices = [route_invoice(f"TRUCK-{i}") for i in range(6)]
+
+    async def scenario(pool: RendererPool) -> None:
+        await pool.render(route_invoice("WARM-UP"))
+        set_fault(fault, f"{kind} TRUCK-2 1")  # one-shot, on the third of the six only
+        results = await asyncio.gather(*(pool.render(inv) for inv in invoices),
+                                       return_exceptions=True)
+        assert isinstance(results[2], error), results[2]
+        for i, result in enumerate(results):
+            if i != 2:  # rendered by the child, or by its replacement if it died first
+                assert result == ReportlabInvoiceRenderer().render(invoices[i]), i
+
+    run(RendererPool(workers=1, timeout_s=1, recycle_after=100, fault_file=str(fault)), scenario)
+
+
+def test_a_render_cancelled_while_its_message_is_in_hand_leaves_the_others_theirs() -> None:
+    invoices = [route_invoice(f"TRUCK-{i}") for i in range(6)]
+
+    async def scenario(pool: RendererPool) -> None:
+        tasks = [asyncio.create_task(pool.render(inv)) for inv in invoices]
+        await asyncio.sleep(0)  # all six queued
+        tasks[3].cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert isinstance(results[3], asyncio.CancelledError)
+        for i in (0, 1, 2, 4, 5):
+            assert results[i] == ReportlabInvoiceRenderer().render(invoices[i]), i
+        assert await pool.render(invoices[3]) == ReportlabInvoiceRenderer().render(invoices[3])
+
+    run(RendererPool(workers=1, timeout_s=10, recycle_after=100), scenario)
