@@ -50,17 +50,31 @@ class RenderAhead:
 
     def start(self, batch: list[Prepared]) -> None:
         """Start storing the PDFs of ``batch``'s invoices (poison has none)."""
-        for p in batch:
-            if p.invoice is None or p.invoice.invoice_id in self._ahead:
-                continue
-            self._ahead[p.invoice.invoice_id] = asyncio.ensure_future(self._stored(p.invoice))
+        invoices = {p.invoice.invoice_id: p.invoice for p in batch
+                    if p.invoice is not None and p.invoice.invoice_id not in self._ahead}
+        if not invoices:
+            return
+        # One trip to a thread looks for all of them: a hop per invoice cost a thread wake-up
+        # each, and they queued behind the stores' writes on the executor.
+        found = asyncio.ensure_future(asyncio.to_thread(self._find, list(invoices)))
+        for invoice_id, invoice in invoices.items():
+            self._ahead[invoice_id] = asyncio.ensure_future(self._stored(invoice, found))
 
-    async def _stored(self, invoice: Invoice) -> str:
+    def _find(self, invoice_ids: list[str]) -> dict[str, str]:
+        """The stored ones among ``invoice_ids``, with their locations (blocking)."""
+        return {i: str(path) for i in invoice_ids if (path := self.store.get_path(i)) is not None}
+
+    async def _stored(self, invoice: Invoice,
+                      found: asyncio.Future[dict[str, str]] | None = None) -> str:
         """Where the invoice's PDF is stored: found (a crash may have left it rendered but not
         announced: it is never rendered again), or rendered and stored now (create-once)."""
-        location = await asyncio.to_thread(self.store.get_path, invoice.invoice_id)
+        if found is None:
+            path = await asyncio.to_thread(self.store.get_path, invoice.invoice_id)
+            location = None if path is None else str(path)
+        else:  # shielded: the batch's lookup is shared, one cancelled caller must not cancel it
+            location = (await asyncio.shield(found)).get(invoice.invoice_id)
         if location is not None:
-            return str(location)
+            return location
         pdf = await self.renderer.render(invoice)
         stored, _created = await asyncio.to_thread(self.store.put_if_absent, invoice.invoice_id, pdf)
         return stored
