@@ -139,7 +139,7 @@ class Settings:
     # --- invoicing -------------------------------------------------------------------------
     invoice_dir: Path = _setting("LOGIFLOW_INVOICE_DIR", Path(".logiflow/invoices"),
                                  "Where invoice PDFs are written (one file per invoice id).")
-    invoice_batch: int = _setting("LOGIFLOW_INVOICE_BATCH", 128,
+    invoice_batch: int = _setting("LOGIFLOW_INVOICE_BATCH", 16,
                                   "Route events the invoice agent takes at once and renders ahead.")
     invoice_batch_wait_s: float = _setting("LOGIFLOW_INVOICE_BATCH_WAIT_S", 0.01,
                                            "Longest wait to fill an invoice batch (adds latency when idle).")
