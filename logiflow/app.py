@@ -99,6 +99,7 @@ class LogiflowApp(faust.App):
         faust_compat.install_commit_guard(self, sources)
         faust_compat.install_drop_guard(self, sources)
         faust_compat.keep_buffers_on_resume(self)
+        faust_compat.make_producer_idempotent(self)
         await super().on_start()  # finalizes the app: autodiscovery has declared every table
         await ensure_topics(self.settings, self.topic_specs())
         await self.deps.start()

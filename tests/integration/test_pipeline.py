@@ -238,3 +238,36 @@ def test_routing_stopped_and_killed_mid_batch_routes_every_request_and_counts_ea
         assert table[truck]["routes"] == want["routes"], truck  # each request counted once
         assert table[truck]["km"] == pytest.approx(want["km"], abs=0.05 * want["routes"]), truck
     assert read_all(w.topic("logiflow.dlq")) == []
+
+
+def producer_ids(topic: str) -> list[int]:
+    """The producer id of every record batch of ``topic`` in the local broker's log files
+    (Kafka's DumpLogSegments): -1 for a batch from a producer that is not idempotent."""
+    import re
+    import subprocess
+
+    from logiflow.kafka import jars
+    from logiflow.kafka.config import LocalBrokerSettings
+    from logiflow.kafka.local_broker import LocalKafka
+
+    local = LocalKafka(LocalBrokerSettings.from_env())
+    node = local.node(1)
+    files = sorted(str(f) for f in node.data.glob(f"{topic}-*/*.log"))
+    assert files, f"no log files of {topic} under {node.data}"
+    cmd = jars.java_command(local.libs, "128m", node.config / "log4j2.properties",
+                            "kafka.tools.DumpLogSegments", "--files", ",".join(files))
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True).stdout
+    return [int(m) for m in re.findall(r"^baseOffset: .* producerId: (-?\d+)", out, re.MULTILINE)]
+
+
+@pytest.mark.skipif("LOGIFLOW_BROKER" in __import__("os").environ,
+                    reason="reads the log files of the local broker")
+def test_the_worker_publishes_through_an_idempotent_producer(make_worker):
+    # A produce retried after a leader change must not be appended twice (the fault campaign
+    # found InvoiceGenerated records written twice, byte for byte, by a retried batch).
+    w = make_worker("idempotent").start()
+    produce(w.topic("routing.events"), [(b"TR-1", seed_event("TR-1", 1_795_800_000_000,
+                                                             1_795_735_200_000))])
+    wait_stable_count(w.topic("invoice.events"), 1, timeout=60)
+    ids = producer_ids(w.topic("invoice.events"))
+    assert ids and all(i >= 0 for i in ids), ids

@@ -13,7 +13,9 @@ Faust has no public API for three things the agents need:
   (:func:`keep_buffers_on_resume`), and never committing past an offset no agent processed
   (:class:`CommitGuard`): the two causes of lost invoices the fault campaign found after the
   ack guard (issue 8); and fetching again what ``getmany`` fetched and then dropped because
-  its partition was paused meanwhile (:class:`DropGuard`).
+  its partition was paused meanwhile (:class:`DropGuard`);
+* an idempotent producer outside transactions (:func:`make_producer_idempotent`): Faust turns
+  ``enable_idempotence`` on only for exactly-once, in ``Producer._settings_extra``.
 
 :func:`check` runs when the worker starts (``LogiflowApp.on_start``): on a faust-streaming
 version outside the tested range, or one whose internals moved, the worker stops at once with
@@ -50,7 +52,7 @@ log = logging.getLogger(__name__)
 __all__ = ["HOLE_GRACE_S", "CommitGuard", "DropGuard", "FaustIncompatible", "abandon_unacked",
            "check", "committed_offsets", "current_event", "install_ack_guard",
            "install_commit_guard", "install_drop_guard", "keep_buffers_on_resume",
-           "mark_processed", "set_current_event"]
+           "make_producer_idempotent", "mark_processed", "set_current_event"]
 
 # The faust-streaming versions whose internals this module was checked against.
 TESTED = ("0.15.",)
@@ -159,6 +161,24 @@ def keep_buffers_on_resume(app: Any) -> None:
     flow.resume = resume
 
 
+def make_producer_idempotent(app: Any) -> None:
+    """Make the aiokafka producer Faust is about to create idempotent (call before it starts).
+
+    Without it a produce request retried after a broker failover is appended twice: the fault
+    campaign's seed 15 found four ``InvoiceGenerated`` records each written twice, byte for
+    byte, same CreateTime, one before and one after a leader change (producerId -1 on every
+    batch of the worker). With ``enable_idempotence`` the broker drops the retried batch by
+    its producer id and sequence; it needs ``acks=all``, which LogiFlow uses anyway.
+    """
+    producer = app.producer
+    extra = producer._settings_extra
+
+    def settings_extra() -> Mapping[str, Any]:
+        return {**extra(), "acks": "all", "enable_idempotence": True}
+
+    producer._settings_extra = settings_extra
+
+
 def committed_offsets(app: Any) -> Mapping[Any, int | None]:
     """The offsets the consumer committed last, by topic-partition (empty before the first)."""
     return dict(app.consumer._committed_offset)
@@ -186,6 +206,9 @@ def check(app: Any) -> None:
                  "flow_active", "should_stop"):
         if not hasattr(consumer, name):
             raise FaustIncompatible(f"Faust's Consumer.{name} is missing")
+    if not callable(getattr(app.producer, "_settings_extra", None)) or not callable(
+            getattr(app.producer, "_new_producer", None)):
+        raise FaustIncompatible("Faust's Producer._settings_extra/_new_producer changed")
     flow = app.flow_control
     events = [getattr(flow, name, None) for name in ("_suspend", "_resume")]
     if not all(callable(getattr(e, "set", None)) and callable(getattr(e, "clear", None))
